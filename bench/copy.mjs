@@ -1,0 +1,299 @@
+#!/usr/bin/env node
+/* global process, Buffer, fetch, setTimeout */
+// airlock copy vs `skopeo copy --all --preserve-digests` on the same two local docker-registry instances.
+// Usage (from the repository root, after `npm run build`):
+//   bin/with-node node bench/copy.mjs [--runs 3] [--size-mib 600] [--rss-mib 1024] [--concurrency 4]
+// Prints cold and warm median wall times and their ratio, the HTTP requests of a warm copy (from the registries'
+// access logs), and airlock's peak RSS copying one big layer; writes the figures to bench/results/copy.json.
+import { spawn } from 'node:child_process';
+import { createHash, randomFillSync } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, open, rename, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const MIB = 1024 * 1024;
+const { values: opt } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    'size-mib': { type: 'string', default: '600' },
+    'rss-mib': { type: 'string', default: '1024' },
+    concurrency: { type: 'string', default: '4' },
+  },
+});
+const RUNS = Number(opt.runs);
+const SIZE_MIB = Number(opt['size-mib']);
+const RSS_MIB = Number(opt['rss-mib']);
+const CONCURRENCY = opt.concurrency;
+
+if (!existsSync(join(ROOT, 'dist', 'commands', 'copy.js'))) {
+  process.stderr.write('bench/copy.mjs runs the built CLI: run `npm run build` first.\n');
+  process.exit(2);
+}
+
+const log = (s) => process.stderr.write(`${s}\n`);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const secs = (ms) => `${(ms / 1000).toFixed(2)} s`;
+
+// ---- a local OCI layout with random (incompressible) layers, written straight to disk ----
+
+async function writeBlob(layout, bytes, mediaType) {
+  const hex = createHash('sha256').update(bytes).digest('hex');
+  await writeFile(join(layout, 'blobs', 'sha256', hex), bytes);
+  return { mediaType, digest: `sha256:${hex}`, size: bytes.byteLength };
+}
+
+async function writeRandomBlob(layout, size) {
+  const tmp = join(layout, 'blobs', `tmp-${process.pid}-${Math.random()}`);
+  const fh = await open(tmp, 'w');
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(4 * MIB);
+  for (let left = size; left > 0; ) {
+    const n = Math.min(left, buf.length);
+    randomFillSync(buf, 0, n);
+    hash.update(buf.subarray(0, n));
+    await fh.write(buf, 0, n);
+    left -= n;
+  }
+  await fh.close();
+  const hex = hash.digest('hex');
+  await rename(tmp, join(layout, 'blobs', 'sha256', hex));
+  return { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${hex}`, size };
+}
+
+const json = (v) => Buffer.from(JSON.stringify(v));
+
+async function writeImage(layout, platform, layerSizes) {
+  const layers = [];
+  for (const s of layerSizes) layers.push(await writeRandomBlob(layout, s));
+  const config = await writeBlob(layout, json({ ...platform, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) }, config: {} }), 'application/vnd.oci.image.config.v1+json');
+  return writeBlob(layout, json({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers }), 'application/vnd.oci.image.manifest.v1+json');
+}
+
+/** A Flux-controller-shaped index: linux/amd64, arm64, arm/v7, each with a BuildKit attestation manifest. */
+async function writeLayout(dir, totalMib, platforms) {
+  await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
+  const perPlatform = Math.floor((totalMib * MIB) / platforms.length);
+  const shares = [0.48, 0.32, 0.16, 0.04];
+  const entries = [];
+  for (const p of platforms) {
+    const sizes = shares.map((s) => Math.floor(perPlatform * s));
+    const m = await writeImage(dir, p, sizes);
+    entries.push({ ...m, platform: p });
+    const statement = await writeBlob(dir, json({ _type: 'https://in-toto.io/Statement/v0.1', predicateType: 'https://spdx.dev/Document', subject: [{ digest: { sha256: m.digest.slice(7) } }] }), 'application/vnd.in-toto+json');
+    const cfg = await writeBlob(dir, json({ architecture: 'unknown', os: 'unknown', rootfs: { type: 'layers', diff_ids: [statement.digest] }, config: {} }), 'application/vnd.oci.image.config.v1+json');
+    const att = await writeBlob(dir, json({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: cfg, layers: [statement] }), 'application/vnd.oci.image.manifest.v1+json');
+    entries.push({ ...att, annotations: { 'vnd.docker.reference.digest': m.digest, 'vnd.docker.reference.type': 'attestation-manifest' }, platform: { architecture: 'unknown', os: 'unknown' } });
+  }
+  const index = entries.length === 1 ? entries[0] : await writeBlob(dir, json({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: entries }), 'application/vnd.oci.image.index.v1+json');
+  const top = { mediaType: index.mediaType, digest: index.digest, size: index.size };
+  await writeFile(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ ...top, annotations: { 'org.opencontainers.image.ref.name': 'v1' } }] }));
+  await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  return index.digest;
+}
+
+// ---- docker-registry with its access log on stdout (one line per HTTP request) ----
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRegistry(base) {
+  const dir = await mkdtemp(join(base, 'registry-'));
+  const port = await freePort();
+  const cfg = join(dir, 'config.yml');
+  await writeFile(cfg, ['version: 0.1', 'log:', '  level: error', '  accesslog:', '    disabled: false', 'storage:', '  filesystem:', `    rootdirectory: ${join(dir, 'storage')}`, 'http:', `  addr: 127.0.0.1:${port}`, '  secret: bench', ''].join('\n'));
+  const child = spawn('docker-registry', ['serve', cfg], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const reg = { host: `127.0.0.1:${port}`, dir, child, requests: [] };
+  let partial = '';
+  child.stdout.on('data', (d) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop();
+    for (const l of lines) {
+      const m = /"([A-Z]+) (\S+) HTTP/.exec(l);
+      if (m) reg.requests.push(`${m[1]} ${m[2]}`);
+    }
+  });
+  for (let i = 0; i < 200; i++) {
+    try {
+      const r = await fetch(`http://${reg.host}/v2/`);
+      if (r.ok) {
+        reg.requests.length = 0;
+        return reg;
+      }
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('docker-registry did not start');
+}
+
+async function stopRegistry(reg) {
+  if (reg.child.exitCode === null) {
+    await new Promise((resolve) => {
+      reg.child.once('exit', resolve);
+      reg.child.kill('SIGTERM');
+    });
+  }
+  await rm(reg.dir, { recursive: true, force: true });
+}
+
+// ---- timed commands ----
+
+function run(cmd, args, { quiet = true } = {}) {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (!quiet) process.stderr.write(d);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
+      else resolve({ ms, stdout, stderr });
+    });
+  });
+}
+
+const SKOPEO_CACHES = [join(homedir(), '.local/share/containers/cache/blob-info-cache-v1.boltdb'), '/var/lib/containers/cache/blob-info-cache-v1.boltdb'];
+async function dropSkopeoCache() {
+  for (const f of SKOPEO_CACHES) await rm(f, { force: true });
+}
+
+async function skopeoCopy(src, dst) {
+  await dropSkopeoCache();
+  return run('skopeo', ['copy', '--all', '--preserve-digests', '--src-tls-verify=false', '--dest-tls-verify=false', '-q', src, dst]);
+}
+
+async function airlockCopy(src, dst, extra = []) {
+  const r = await run(process.execPath, [join(ROOT, 'bin', 'run.js'), 'copy', src, dst, '--insecure-skip-verify', '--concurrency', CONCURRENCY, '--json', ...extra]);
+  return { ...r, result: JSON.parse(r.stdout) };
+}
+
+// ---- the benchmark ----
+
+async function measureRss(base, src, fresh) {
+  log(`generating a ${RSS_MIB} MiB single-layer image…`);
+  const bigLayout = join(base, 'big');
+  await writeLayout(bigLayout, RSS_MIB, [{ architecture: 'amd64', os: 'linux' }]);
+  await skopeoCopy(`oci:${bigLayout}:v1`, `docker://${src.host}/bench/big:v1`);
+  await rm(bigLayout, { recursive: true, force: true });
+  const bigDst = await fresh();
+  const timed = await run('/usr/bin/time', ['-v', process.execPath, join(ROOT, 'bin', 'run.js'), 'copy', `${src.host}/bench/big:v1`, `${bigDst.host}/mirror/big`, '--insecure-skip-verify', '--json']);
+  const maxRssKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(timed.stderr)?.[1] ?? NaN);
+  const result = JSON.parse(timed.stdout);
+  return { layerMiB: RSS_MIB, maxRssMiB: maxRssKb / 1024, reportedPeakRssMiB: result.peakRssBytes / MIB, wallMs: timed.ms, bytesMoved: result.bytesMoved };
+}
+
+async function main() {
+  const base = await mkdtemp(join(tmpdir(), 'airlock-bench-copy-'));
+  const registries = [];
+  const fresh = async () => {
+    const r = await startRegistry(base);
+    registries.push(r);
+    return r;
+  };
+  try {
+    log(`generating a ${SIZE_MIB} MiB multi-arch image (3 platforms + attestation manifests, random layers)…`);
+    const layout = join(base, 'layout');
+    const digest = await writeLayout(layout, SIZE_MIB, [
+      { architecture: 'amd64', os: 'linux' },
+      { architecture: 'arm64', os: 'linux' },
+      { architecture: 'arm', os: 'linux', variant: 'v7' },
+    ]);
+    const src = await fresh();
+    await skopeoCopy(`oci:${layout}:v1`, `docker://${src.host}/bench/multiarch:v1`);
+    await rm(layout, { recursive: true, force: true });
+    const srcRef = `${src.host}/bench/multiarch:v1`;
+
+    const cold = { airlock: [], skopeo: [] };
+    for (let i = 0; i < RUNS; i++) {
+      const order = i % 2 === 0 ? ['skopeo', 'airlock'] : ['airlock', 'skopeo'];
+      for (const tool of order) {
+        const dst = await fresh();
+        const r = tool === 'skopeo' ? await skopeoCopy(`docker://${srcRef}`, `docker://${dst.host}/mirror/multiarch:v1`) : await airlockCopy(srcRef, `${dst.host}/mirror/multiarch`);
+        if (tool === 'airlock' && r.result.digest !== digest) throw new Error(`airlock copied ${r.result.digest}, expected ${digest}`);
+        cold[tool].push(r.ms);
+        log(`cold ${tool} run ${i + 1}: ${secs(r.ms)}`);
+        await stopRegistry(dst);
+        registries.splice(registries.indexOf(dst), 1);
+      }
+    }
+
+    // Warm: every blob already in the target.
+    const dst = await fresh();
+    await airlockCopy(srcRef, `${dst.host}/mirror/multiarch`);
+    const warm = { airlock: [], skopeo: [] };
+    let airlockRequests;
+    let skopeoRequests;
+    for (let i = 0; i < RUNS; i++) {
+      src.requests.length = 0;
+      dst.requests.length = 0;
+      const s = await skopeoCopy(`docker://${srcRef}`, `docker://${dst.host}/mirror/multiarch:v1`);
+      skopeoRequests = { source: src.requests.length, target: dst.requests.length };
+      warm.skopeo.push(s.ms);
+      src.requests.length = 0;
+      dst.requests.length = 0;
+      const a = await airlockCopy(srcRef, `${dst.host}/mirror/multiarch`);
+      await new Promise((r) => setTimeout(r, 50)); // let the access logs flush
+      airlockRequests = { source: [...src.requests], target: [...dst.requests], bytesMoved: a.result.bytesMoved, blobsCopied: a.result.blobsCopied.length };
+      warm.airlock.push(a.ms);
+      log(`warm run ${i + 1}: skopeo ${secs(s.ms)}, airlock ${secs(a.ms)} (${airlockRequests.source.length + airlockRequests.target.length} requests)`);
+    }
+
+    // Peak RSS copying one big layer (--rss-mib 0 skips it).
+    let rss = { layerMiB: 0, maxRssMiB: NaN, reportedPeakRssMiB: NaN, wallMs: NaN, bytesMoved: 0 };
+    if (RSS_MIB > 0) rss = await measureRss(base, src, fresh);
+
+
+    const figures = {
+      date: new Date().toISOString(),
+      machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+      image: { sizeMiB: SIZE_MIB, digest, runs: RUNS, concurrency: Number(CONCURRENCY) },
+      cold: { airlockMs: median(cold.airlock), skopeoMs: median(cold.skopeo), ratio: median(cold.airlock) / median(cold.skopeo), all: cold },
+      warm: {
+        airlockMs: median(warm.airlock),
+        skopeoMs: median(warm.skopeo),
+        ratio: median(warm.airlock) / median(warm.skopeo),
+        airlockRequests,
+        skopeoRequests,
+        all: warm,
+      },
+      rss,
+    };
+    await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
+    await writeFile(join(ROOT, 'bench', 'results', 'copy.json'), `${JSON.stringify(figures, null, 2)}\n`);
+
+    const ar = airlockRequests;
+    const lines = [
+      `airlock copy vs skopeo copy --all --preserve-digests — ${SIZE_MIB} MiB multi-arch image, median of ${RUNS}, two local docker-registry`,
+      `cold (empty target):   airlock ${secs(figures.cold.airlockMs)}   skopeo ${secs(figures.cold.skopeoMs)}   ratio ${figures.cold.ratio.toFixed(2)}`,
+      `warm (all blobs there): airlock ${secs(figures.warm.airlockMs)}   skopeo ${secs(figures.warm.skopeoMs)}   ratio ${figures.warm.ratio.toFixed(2)}   (whole command, Node start-up included)`,
+      `warm HTTP requests:     airlock ${ar.source.length + ar.target.length} (source: ${ar.source.join(', ')}; target: ${ar.target.join(', ')}), ${ar.blobsCopied} blobs / ${ar.bytesMoved} bytes sent; skopeo ${skopeoRequests.source + skopeoRequests.target}`,
+      `peak RSS copying one ${RSS_MIB} MiB layer: ${rss.maxRssMiB.toFixed(1)} MiB (/usr/bin/time -v; --json says ${rss.reportedPeakRssMiB.toFixed(1)} MiB), in ${secs(rss.wallMs)}`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    for (const r of registries) await stopRegistry(r).catch(() => undefined);
+    await rm(base, { recursive: true, force: true });
+  }
+}
+
+await main();
