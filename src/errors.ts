@@ -18,7 +18,9 @@ export type ErrorCode =
   | 'REFUSALS_OUTSTANDING' // a run finished but some items were refused
   | 'LOCKED' // another run holds the lock
   | 'LEDGER_INVALID' // a ledger file that is corrupt, foreign, newer than this code, or does not verify
-  | 'INTERNAL';
+  | 'INTERNAL'
+  | 'LEDGER_KEY' // the ledger's signing key is missing, unreadable, too open, or belongs to another ledger
+  | 'CHECKPOINT_INVALID'; // a checkpoint (signed note) that is malformed or belongs to another ledger
 
 /** Exit codes, one per code; documented in the README. 1 is left to uncaught crashes. */
 export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
@@ -38,6 +40,8 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   INSECURE_REFUSED: 15,
   TAG_CONFLICT: 16,
   INTERNAL: 70,
+  LEDGER_KEY: 17,
+  CHECKPOINT_INVALID: 18,
 };
 
 export interface AirlockErrorOptions {
