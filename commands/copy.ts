@@ -1,28 +1,41 @@
 import { Args, Flags } from '@oclif/core';
 import { AirlockCommand } from '../src/cli/command.js';
 import { CopyProgressBars } from '../src/cli/copy-progress.js';
+import { imageOptionsFromFlags, imagePolicyFlags } from '../src/cli/image-flags.js';
 import { storeFlags, storeOptionsFromFlags } from '../src/cli/store-flags.js';
-import { copyReferences, type CopyCommandResult } from '../src/copy/references.js';
+import { copyVerified, type CopyVerifiedResult } from '../src/image/copy-verified.js';
+import { renderCopyVerification } from '../src/image/render.js';
 import { neutralize } from '../src/log.js';
 
-export default class Copy extends AirlockCommand<CopyCommandResult> {
-  static override summary = 'Copy the graph of one digest — an index with all its platforms and attestations — between registries and OCI layouts, the tag last.';
+export default class Copy extends AirlockCommand<CopyVerifiedResult> {
+  static override summary =
+    'Copy one verified digest — an index with all its platforms and attestations — with the signatures that verified, between registries and OCI layouts, the tag last.';
+  static override description =
+    'The source is verified first (the same policy flags as `verify image`, or --policy FILE); nothing reaches the target unless a signature verifies. ' +
+    'Only the signature and attestation objects that verified are copied: a .sig/.att manifest in which some layers failed is replaced by one holding ' +
+    'only the verified layers. Attestations are carried only under a --policy that names their predicate types and signers. ' +
+    'Exit codes: 0 copied, 10 no signature verified, 11 no signature found, 16 tag conflict, 2 bad flags.';
   static override examples = [
-    '<%= config.bin %> copy ghcr.io/fluxcd/source-controller:v1.9.4 registry.internal/fluxcd/source-controller --insecure-skip-verify',
-    '<%= config.bin %> copy ghcr.io/fluxcd/flux-cli:v2.9.4 oci-archive:./flux-cli.tar --insecure-skip-verify --json',
+    '<%= config.bin %> copy ghcr.io/fluxcd/source-controller:v1.9.4 registry.internal/fluxcd/source-controller ' +
+      '--certificate-identity https://github.com/fluxcd/gha-workflows/.github/workflows/controller-release.yaml@refs/tags/v0.4.0 ' +
+      '--certificate-oidc-issuer https://token.actions.githubusercontent.com --certificate-source-repository-uri https://github.com/fluxcd/source-controller',
+    '<%= config.bin %> copy ghcr.io/fluxcd/source-controller:v1.9.4 oci:./mirror/source-controller --policy flux-policy.yaml --json',
+    '<%= config.bin %> copy registry.internal/unsigned/tool:v1 oci-archive:./tool.tar --insecure-skip-verify',
   ];
   static override args = {
     src: Args.string({ required: true, description: 'source: registry/repository[:tag][@digest], oci:DIR[:TAG] or oci-archive:FILE[:TAG]' }),
     dst: Args.string({ required: true, description: "target; without a tag it gets the source's tag" }),
   };
   static override flags = {
-    'insecure-skip-verify': Flags.boolean({ description: 'copy without verifying signatures; the result is marked unverified' }),
+    ...imagePolicyFlags,
+    policy: Flags.string({ description: 'YAML policy: who may sign images, and who may sign which attestation predicate types (attestations are carried only under one)' }),
+    'insecure-skip-verify': Flags.boolean({ description: 'copy without verifying signatures (unsigned content); the result is marked unverified and no signature is carried' }),
     'allow-tag-move': Flags.boolean({ description: 'move a target tag that points to another digest (refused by default)' }),
     concurrency: Flags.integer({ description: 'blob transfers at once', default: 4, min: 1, max: 32 }),
     ...storeFlags,
   };
 
-  async run(): Promise<CopyCommandResult> {
+  async run(): Promise<CopyVerifiedResult> {
     const { args, flags } = await this.parse(Copy);
     const logger = this.logger();
     if (flags['insecure-skip-verify']) {
@@ -30,10 +43,12 @@ export default class Copy extends AirlockCommand<CopyCommandResult> {
     }
     const bars = CopyProgressBars.forStream(process.stderr);
     try {
-      const result = await copyReferences({
+      const result = await copyVerified({
         source: args.src,
         target: args.dst,
         insecureSkipVerify: flags['insecure-skip-verify'],
+        ...imageOptionsFromFlags(flags),
+        ...(flags.policy !== undefined ? { policyFile: flags.policy } : {}),
         allowTagMove: flags['allow-tag-move'],
         concurrency: flags.concurrency,
         storeOptions: storeOptionsFromFlags(flags, logger),
@@ -41,7 +56,10 @@ export default class Copy extends AirlockCommand<CopyCommandResult> {
         logger,
       });
       bars?.finish();
-      if (!this.jsonEnabled()) this.say(summary(result));
+      if (!this.jsonEnabled()) {
+        if (result.verification) this.say(renderCopyVerification(result.verification));
+        this.say(summary(result));
+      }
       return result;
     } catch (e) {
       bars?.finish();
@@ -50,7 +68,7 @@ export default class Copy extends AirlockCommand<CopyCommandResult> {
   }
 }
 
-function summary(r: CopyCommandResult): string {
+function summary(r: CopyVerifiedResult): string {
   const mib = (r.bytesMoved / (1024 * 1024)).toFixed(1);
   const what = r.alreadyPresent ? 'already present' : `${r.blobsCopied.length} blobs copied (${mib} MiB), ${r.blobsSkipped} present, ${r.blobsMounted} mounted, ${r.manifestsWritten.length} manifests written`;
   return `${neutralize(r.source)} → ${neutralize(r.target)}: ${r.digest}, ${what}${r.tagged ? `, tagged ${neutralize(r.tag ?? '')}` : ''}${r.unverified ? ' (UNVERIFIED)' : ''}.`;

@@ -6,6 +6,8 @@ import TrustShow from './trust/show.js';
 import TrustUpdate from './trust/update.js';
 import TrustExport from './trust/export.js';
 import VerifyBlob from './verify/blob.js';
+import VerifyImage from './verify/image.js';
+import VerifyAttestation from './verify/attestation.js';
 import Init from './init.js';
 import LedgerList from './ledger/list.js';
 import LedgerShow from './ledger/show.js';
@@ -22,6 +24,8 @@ export const COMMANDS = {
   'trust:update': TrustUpdate,
   'trust:export': TrustExport,
   'verify:blob': VerifyBlob,
+  'verify:image': VerifyImage,
+  'verify:attestation': VerifyAttestation,
   init: Init,
   'ledger:list': LedgerList,
   'ledger:show': LedgerShow,

@@ -1,17 +1,37 @@
 import { AirlockError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Digest } from '../oci/digest.js';
+import type { Descriptor } from '../oci/manifest.js';
 import { formatReference, parseReference, parseRegistryReference, type Reference } from '../oci/reference.js';
 import { openReference } from '../store/open.js';
 import type { StoreOptions } from '../store/options.js';
-import { insecureSkipVerify } from '../verify/verdict.js';
+import type { Repository } from '../store/types.js';
+import { insecureSkipVerify, type CopyAuthorization } from '../verify/verdict.js';
 import { copyImage } from './copy.js';
-import type { CopyProgress, CopyResult } from './types.js';
+import { listReferrers, type ReferrersListing } from './referrers-fallback.js';
+import type { CopyProgress, CopyResult, ExtraManifest } from './types.js';
 
-export interface CopyReferencesOptions {
+/** What the verifier vouches for before anything is written: the digest, and what may go along with it. */
+export interface SourceAuthorization<R = unknown> {
+  subject: CopyAuthorization;
+  /** Signature objects to carry (only what verified). */
+  extras?: ExtraManifest[];
+  /** Referrer manifests among the extras, to list in the target's fallback index where it has no referrers API. */
+  referrers?: Descriptor[];
+  /** What the verification found, returned in the result. */
+  report?: R;
+}
+
+export interface CopyReferencesOptions<R = unknown> {
   /** `registry/repo[:tag][@digest]`, `oci:DIR[:TAG]` or `oci-archive:FILE[:TAG]`. */
   source: string;
   target: string;
   insecureSkipVerify: boolean;
+  /**
+   * Verifies the resolved source digest (required unless insecureSkipVerify); throwing refuses the copy before the
+   * target is even opened.
+   */
+  authorize?: (source: Repository, digest: Digest) => Promise<SourceAuthorization<R>>;
   allowTagMove?: boolean;
   concurrency?: number;
   storeOptions?: StoreOptions;
@@ -20,11 +40,15 @@ export interface CopyReferencesOptions {
 }
 
 /** The `airlock copy --json` result. */
-export interface CopyCommandResult extends CopyResult {
+export interface CopyCommandResult<R = unknown> extends CopyResult {
   source: string;
   target: string;
   /** Peak resident memory of this process, bytes (the copy streams: it should not grow with blob size). */
   peakRssBytes: number;
+  /** What verification found and which signature objects were carried; absent for --insecure-skip-verify. */
+  verification?: R;
+  /** How carried referrers are found in the target: its own listing, or the fallback tag airlock wrote. */
+  referrers?: ReferrersListing;
 }
 
 /** Whether the user wrote a tag on the reference (a registry reference gets `latest` by default when parsed). */
@@ -33,18 +57,22 @@ function explicitTag(input: string, ref: Reference): string | undefined {
   return parseRegistryReference(input, { requireTagOrDigest: false }).tag;
 }
 
+/** Resolves the source reference ONCE and has it verified; everything after is by the verified digest. */
+async function authorizeSource<R>(opts: CopyReferencesOptions<R>, source: Repository, reference: string, display: string): Promise<{ auth: SourceAuthorization<R>; reference: string }> {
+  if (opts.insecureSkipVerify) return { auth: { subject: insecureSkipVerify() }, reference };
+  if (!opts.authorize) throw new AirlockError('INTERNAL', 'A verified copy was asked for without a verifier.');
+  const head = await source.headManifest(reference);
+  if (!head) throw new AirlockError('NOT_FOUND', `${display} does not exist.`);
+  return { auth: await opts.authorize(source, head.digest), reference: head.digest };
+}
+
 /**
- * `airlock copy SRC DST`: opens both references, decides the target tag (the one written on DST, else the
- * source's tag — a mirror keeps `<prefix>/<name>:<tag>`), copies, and closes the stores (an oci-archive is
- * written on close).
+ * `airlock copy SRC DST`: opens the source, resolves and verifies it (unless --insecure-skip-verify), then opens the
+ * target, decides the target tag (the one written on DST, else the source's tag — a mirror keeps
+ * `<prefix>/<name>:<tag>`), copies with what verification allows to go along, and closes the stores (an
+ * oci-archive is written on close).
  */
-export async function copyReferences(opts: CopyReferencesOptions): Promise<CopyCommandResult> {
-  if (!opts.insecureSkipVerify) {
-    throw new AirlockError(
-      'BAD_INPUT',
-      'Verification by default arrives with image signatures and is not available in this version yet; pass --insecure-skip-verify to copy without verifying.',
-    );
-  }
+export async function copyReferences<R = unknown>(opts: CopyReferencesOptions<R>): Promise<CopyCommandResult<R>> {
   const src = parseReference(opts.source);
   const dst = parseReference(opts.target);
   // A digest on the source wins: the tag beside it is then only the label to give the copy.
@@ -59,20 +87,25 @@ export async function copyReferences(opts: CopyReferencesOptions): Promise<CopyC
 
   const from = await openReference(src, opts.storeOptions ?? {});
   try {
+    // Nothing of an unverified source reaches the target: verification happens before the target is opened.
+    const { auth, reference } = await authorizeSource(opts, from.repository, sourceReference, from.display);
     const to = await openReference(dst, { ...opts.storeOptions, create: true });
     let result: CopyResult;
+    let referrers: ReferrersListing | undefined;
     try {
       result = await copyImage({
         source: from.repository,
-        sourceReference,
+        sourceReference: reference,
         target: to.repository,
         ...(targetTag !== undefined ? { targetTag } : {}),
-        subject: insecureSkipVerify(),
+        subject: auth.subject,
+        ...(auth.extras ? { extras: auth.extras } : {}),
         allowTagMove: opts.allowTagMove ?? false,
         ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         ...(opts.logger ? { logger: opts.logger } : {}),
       });
+      if (auth.referrers && auth.referrers.length > 0) referrers = await listReferrers(to.repository, result.digest, auth.referrers);
     } catch (e) {
       await to.store.close().catch(() => undefined);
       throw e;
@@ -81,7 +114,14 @@ export async function copyReferences(opts: CopyReferencesOptions): Promise<CopyC
     await to.store.close();
     // Name the target as written: with the tag given to it, else by digest (not the `latest` a parser defaults to).
     const written: Reference = { ...dst, tag: targetTag, digest: targetTag === undefined ? result.digest : undefined };
-    return { source: from.display, target: formatReference(written), ...result, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+    return {
+      source: from.display,
+      target: formatReference(written),
+      ...result,
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      ...(auth.report !== undefined ? { verification: auth.report } : {}),
+      ...(referrers ? { referrers } : {}),
+    };
   } finally {
     await from.store.close().catch(() => undefined);
   }

@@ -21,6 +21,8 @@ export const CHECKS = {
   identity: "the certificate's subject alternative name matches the expected identity",
   issuer: "the certificate's OIDC issuer matches the expected issuer",
   'certificate-extensions': "the certificate's Fulcio extensions (workflow repository, source repository…) match the policy",
+  'subject-digest': "the signed simple-signing payload is a cosign image signature naming this image's digest",
+  'predicate-type': "the signed in-toto statement's predicate type is the one asked for (cosign's image signature type, or the attestation type)",
 } as const;
 
 export type CheckName = keyof typeof CHECKS;
@@ -43,6 +45,8 @@ const FAILURE: Readonly<Record<CheckName, string>> = {
   identity: 'the signer identity does not match',
   issuer: 'the OIDC issuer does not match',
   'certificate-extensions': 'a certificate extension does not match the policy',
+  'subject-digest': 'the signed payload does not name this image digest',
+  'predicate-type': 'the signed statement has another predicate type than the one asked for',
 };
 
 /** Builds the error for a failed check: one sentence, the check's name in details. */

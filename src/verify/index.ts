@@ -19,11 +19,16 @@ export {
   type PolicyInput,
   type PolicySummary,
 } from './policy.js';
+export { attestationCandidates, signatureCandidates, verifyImageAttestations, verifyImageSignatures } from './image.js';
+export type { AttestationRule, AttestationVerification, ImageVerification, SignatureFailure, SignatureVerdict } from './image-types.js';
+export { COSIGN_SIGN_PREDICATE_TYPE, PREDICATE_SHORT_NAMES, toPredicateTypes } from './predicate-types.js';
 export { verifyPrehashedSignature } from './prehashed.js';
+export { SIMPLE_SIGNING_TYPE, type SimpleSigningClaims } from './simple-signing.js';
 export { summarizeVerdict, type VerdictSummary } from './summary.js';
 export {
   assertCopyAuthorization,
   insecureSkipVerify,
+  isGenuineVerdict,
   isVerifiedDigest,
   toVerifiedDigest,
   type CopyAuthorization,

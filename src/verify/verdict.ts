@@ -133,6 +133,11 @@ export function isVerifiedDigest(x: unknown): x is VerifiedDigest {
   return typeof x === 'object' && x !== null && genuineDigests.has(x);
 }
 
+/** Run-time guard: true only for verdicts src/verify sealed with every check enabled (e.g. before carrying a signature). */
+export function isGenuineVerdict(x: unknown): x is Verdict {
+  return typeof x === 'object' && x !== null && genuineVerdicts.has(x);
+}
+
 /** Throws INTERNAL unless `a` is a genuine VerifiedDigest or the explicit UnverifiedMarker. */
 export function assertCopyAuthorization(a: unknown): asserts a is CopyAuthorization {
   if (isVerifiedDigest(a)) return;

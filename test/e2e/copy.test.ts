@@ -19,11 +19,11 @@ describe('airlock copy (CLI)', () => {
     await reg?.stop();
   });
 
-  it('refuses to copy unverified without --insecure-skip-verify (BAD_INPUT, one sentence)', async () => {
+  it('verifies by default: without a policy (or --insecure-skip-verify) it refuses before contacting a store (BAD_INPUT, one sentence)', async () => {
     const r = await runCli(['copy', `${reg.host}/a/b:v1`, `${reg.host}/c/d`]);
     expect(r.code).toBe(EXIT_CODES.BAD_INPUT);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/Verification by default arrives with image signatures.*--insecure-skip-verify/);
+    expect(r.stderr).toMatch(/needs --certificate-identity .* or use --key/);
   });
 
   it('copies with --insecure-skip-verify: a loud warning, the source tag kept, --json marks it unverified, no bars off a TTY', async () => {
