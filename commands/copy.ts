@@ -3,11 +3,12 @@ import { AirlockCommand } from '../src/cli/command.js';
 import { CopyProgressBars } from '../src/cli/copy-progress.js';
 import { imageOptionsFromFlags, imagePolicyFlags } from '../src/cli/image-flags.js';
 import { storeFlags, storeOptionsFromFlags } from '../src/cli/store-flags.js';
-import { copyVerified, type CopyVerifiedResult } from '../src/image/copy-verified.js';
+import { ledgerFlags, ledgerSettingsFromFlags } from '../src/cli/ledger-flags.js';
+import { copyAndRecord, type CopyAndRecordResult } from '../src/pipeline/copy-and-record.js';
 import { renderCopyVerification } from '../src/image/render.js';
 import { neutralize } from '../src/log.js';
 
-export default class Copy extends AirlockCommand<CopyVerifiedResult> {
+export default class Copy extends AirlockCommand<CopyAndRecordResult> {
   static override summary =
     'Copy one verified digest — an index with all its platforms and attestations — with the signatures that verified, between registries and OCI layouts, the tag last.';
   static override description =
@@ -33,9 +34,10 @@ export default class Copy extends AirlockCommand<CopyVerifiedResult> {
     'allow-tag-move': Flags.boolean({ description: 'move a target tag that points to another digest (refused by default)' }),
     concurrency: Flags.integer({ description: 'blob transfers at once', default: 4, min: 1, max: 32 }),
     ...storeFlags,
+    ...ledgerFlags,
   };
 
-  async run(): Promise<CopyVerifiedResult> {
+  async run(): Promise<CopyAndRecordResult> {
     const { args, flags } = await this.parse(Copy);
     const logger = this.logger();
     if (flags['insecure-skip-verify']) {
@@ -43,11 +45,15 @@ export default class Copy extends AirlockCommand<CopyVerifiedResult> {
     }
     const bars = CopyProgressBars.forStream(process.stderr);
     try {
-      const result = await copyVerified({
+      const policy = imageOptionsFromFlags(flags);
+      const result = await copyAndRecord({
+        ledger: ledgerSettingsFromFlags(flags),
+        toolVersion: this.config.version,
+        policyDescription: JSON.parse(JSON.stringify({ policy, policyFile: flags.policy ?? null, insecureSkipVerify: flags['insecure-skip-verify'] })),
         source: args.src,
         target: args.dst,
         insecureSkipVerify: flags['insecure-skip-verify'],
-        ...imageOptionsFromFlags(flags),
+        ...policy,
         ...(flags.policy !== undefined ? { policyFile: flags.policy } : {}),
         allowTagMove: flags['allow-tag-move'],
         concurrency: flags.concurrency,
@@ -68,8 +74,9 @@ export default class Copy extends AirlockCommand<CopyVerifiedResult> {
   }
 }
 
-function summary(r: CopyVerifiedResult): string {
+function summary(r: CopyAndRecordResult): string {
   const mib = (r.bytesMoved / (1024 * 1024)).toFixed(1);
   const what = r.alreadyPresent ? 'already present' : `${r.blobsCopied.length} blobs copied (${mib} MiB), ${r.blobsSkipped} present, ${r.blobsMounted} mounted, ${r.manifestsWritten.length} manifests written`;
-  return `${neutralize(r.source)} → ${neutralize(r.target)}: ${r.digest}, ${what}${r.tagged ? `, tagged ${neutralize(r.tag ?? '')}` : ''}${r.unverified ? ' (UNVERIFIED)' : ''}.`;
+  const recorded = r.ledger.appended > 0 ? `\nRecorded ${r.ledger.appended} events in the ledger ${r.ledger.path}.` : '';
+  return `${neutralize(r.source)} → ${neutralize(r.target)}: ${r.digest}, ${what}${r.tagged ? `, tagged ${neutralize(r.tag ?? '')}` : ''}${r.unverified ? ' (UNVERIFIED)' : ''}.${recorded}`;
 }

@@ -60,6 +60,11 @@ export async function copyImage(req: CopyRequest): Promise<CopyResult> {
 
   const plan = planCopy({ root, ...(graph ? { graph } : {}), extras, ...(req.targetTag !== undefined && tagState ? { tag: { name: req.targetTag, state: tagState } } : {}) });
   req.onProgress?.({ type: 'planned', blobs: plan.blobs.length, bytes: plan.blobBytes, manifests: plan.manifests.length, extras: plan.extras.length });
+  const writes = plan.blobs.length + plan.manifests.length + plan.extras.length > 0 || plan.tag?.write === true;
+  if (writes && req.beforeWrite) {
+    const digests = [...plan.blobs.map((b) => b.descriptor.digest), ...plan.manifests.map((m) => m.descriptor.digest), ...plan.extras.map((m) => m.descriptor.digest)];
+    await req.beforeWrite({ digest, digests: [...new Set(digests)], ...(req.targetTag !== undefined ? { tag: req.targetTag } : {}) });
+  }
   const done = await executePlan(plan, {
     target,
     ...(req.concurrency !== undefined ? { concurrency: req.concurrency } : {}),

@@ -9,7 +9,7 @@ import type { Repository } from '../store/types.js';
 import { insecureSkipVerify, type CopyAuthorization } from '../verify/verdict.js';
 import { copyImage } from './copy.js';
 import { listReferrers, type ReferrersListing } from './referrers-fallback.js';
-import type { CopyProgress, CopyResult, ExtraManifest } from './types.js';
+import type { CopyPlanSummary, CopyProgress, CopyResult, ExtraManifest } from './types.js';
 
 /** What the verifier vouches for before anything is written: the digest, and what may go along with it. */
 export interface SourceAuthorization<R = unknown> {
@@ -20,6 +20,8 @@ export interface SourceAuthorization<R = unknown> {
   referrers?: Descriptor[];
   /** What the verification found, returned in the result. */
   report?: R;
+  /** The full evidence (verdicts with their bundles), for the record; not returned in the result. */
+  evidence?: unknown;
 }
 
 export interface CopyReferencesOptions<R = unknown> {
@@ -37,6 +39,24 @@ export interface CopyReferencesOptions<R = unknown> {
   storeOptions?: StoreOptions;
   onProgress?: (e: CopyProgress) => void;
   logger?: Logger;
+  /** Records the copy (the ledger): what is about to be written before the first byte, what was written after. */
+  recorder?: CopyRecorder<R>;
+}
+
+export interface CopyRecordContext<R> {
+  source: string;
+  target: string;
+  auth: SourceAuthorization<R>;
+}
+
+/**
+ * The two moments a record of a copy is made. `beforeWrite` runs only when something will be written, before the
+ * first byte reaches the target (a throw there aborts the copy); `afterWrite` after the content tag (and the
+ * referrers listing) are in place, with what was written. A copy that writes nothing calls neither.
+ */
+export interface CopyRecorder<R> {
+  beforeWrite(ctx: CopyRecordContext<R>, plan: CopyPlanSummary): void | Promise<void>;
+  afterWrite(ctx: CopyRecordContext<R>, result: CopyResult, referrersIndex: Descriptor | undefined): void | Promise<void>;
 }
 
 /** The `airlock copy --json` result. */
@@ -63,7 +83,15 @@ async function authorizeSource<R>(opts: CopyReferencesOptions<R>, source: Reposi
   if (!opts.authorize) throw new AirlockError('INTERNAL', 'A verified copy was asked for without a verifier.');
   const head = await source.headManifest(reference);
   if (!head) throw new AirlockError('NOT_FOUND', `${display} does not exist.`);
-  return { auth: await opts.authorize(source, head.digest), reference: head.digest };
+  try {
+    return { auth: await opts.authorize(source, head.digest), reference: head.digest };
+  } catch (e) {
+    // The refusal is about this digest: say which, for the record (a refusal is recorded once per digest).
+    if (e instanceof AirlockError && e.details?.digest === undefined) {
+      throw new AirlockError(e.code, e.message, { cause: e, details: { ...e.details, digest: head.digest } });
+    }
+    throw e;
+  }
 }
 
 /**
@@ -90,8 +118,11 @@ export async function copyReferences<R = unknown>(opts: CopyReferencesOptions<R>
     // Nothing of an unverified source reaches the target: verification happens before the target is opened.
     const { auth, reference } = await authorizeSource(opts, from.repository, sourceReference, from.display);
     const to = await openReference(dst, { ...opts.storeOptions, create: true });
+    const record: CopyRecordContext<R> = { source: from.display, target: to.display, auth };
     let result: CopyResult;
     let referrers: ReferrersListing | undefined;
+    let referrersIndex: Descriptor | undefined;
+    let planned = false;
     try {
       result = await copyImage({
         source: from.repository,
@@ -104,14 +135,32 @@ export async function copyReferences<R = unknown>(opts: CopyReferencesOptions<R>
         ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         ...(opts.logger ? { logger: opts.logger } : {}),
+        ...(opts.recorder
+          ? {
+              beforeWrite: async (plan: CopyPlanSummary) => {
+                planned = true;
+                await opts.recorder?.beforeWrite(record, plan);
+              },
+            }
+          : {}),
       });
-      if (auth.referrers && auth.referrers.length > 0) referrers = await listReferrers(to.repository, result.digest, auth.referrers);
+      if (auth.referrers && auth.referrers.length > 0) {
+        const subject = result.digest;
+        const listing = await listReferrers(to.repository, subject, auth.referrers, async (index) => {
+          if (planned || !opts.recorder) return;
+          planned = true;
+          await opts.recorder.beforeWrite(record, { digest: subject, digests: [index.digest], ...(targetTag !== undefined ? { tag: targetTag } : {}) });
+        });
+        referrers = listing.listing;
+        referrersIndex = listing.written;
+      }
     } catch (e) {
       await to.store.close().catch(() => undefined);
       throw e;
     }
     // Closing the target can still fail (an oci-archive is packed here), and that must fail the copy.
     await to.store.close();
+    if (opts.recorder && planned) await opts.recorder.afterWrite(record, result, referrersIndex);
     // Name the target as written: with the tag given to it, else by digest (not the `latest` a parser defaults to).
     const written: Reference = { ...dst, tag: targetTag, digest: targetTag === undefined ? result.digest : undefined };
     return {

@@ -25,12 +25,21 @@ async function currentFallback(target: Repository, tag: string): Promise<Descrip
   }
 }
 
-/** Makes `referrers` (already in `target`) findable as referrers of `subject`. */
-export async function listReferrers(target: Repository, subject: Digest, referrers: readonly Descriptor[]): Promise<ReferrersListing> {
+/**
+ * Makes `referrers` (already in `target`) findable as referrers of `subject`. `written` is the fallback index
+ * airlock composed and wrote, when it had to write one (a digest the ledger records as composed).
+ */
+export async function listReferrers(
+  target: Repository,
+  subject: Digest,
+  referrers: readonly Descriptor[],
+  beforeWrite?: (index: Descriptor) => void | Promise<void>,
+): Promise<{ listing: ReferrersListing; written?: Descriptor }> {
   const listed = new Set((await target.referrers(subject)).map((d) => d.digest));
-  if (referrers.every((r) => listed.has(r.digest))) return 'listed';
+  if (referrers.every((r) => listed.has(r.digest))) return { listing: 'listed' };
   const tag = signatureTag(subject, '');
   const index = composeReferrersIndex([...(await currentFallback(target, tag)), ...referrers]);
-  await target.putManifest(index.bytes, MediaTypes.ociIndex, tag);
-  return 'fallback-tag';
+  await beforeWrite?.(index.descriptor);
+  const written = await target.putManifest(index.bytes, MediaTypes.ociIndex, tag);
+  return { listing: 'fallback-tag', written };
 }

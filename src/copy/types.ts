@@ -78,6 +78,19 @@ export interface CopyRequest {
   limiter?: StoreLimiter;
   onProgress?: (e: CopyProgress) => void;
   logger?: Logger;
+  /**
+   * Called once the plan is known and only when it writes something, before the first byte reaches the target:
+   * where the caller records what is about to be written (the ledger's verified event). A throw aborts the copy.
+   */
+  beforeWrite?: (plan: CopyPlanSummary) => void | Promise<void>;
+}
+
+/** What a copy is about to write, as told to `beforeWrite`. */
+export interface CopyPlanSummary {
+  digest: Digest;
+  /** Every digest the plan may write (blobs are HEADed first and skipped when present). */
+  digests: Digest[];
+  tag?: string;
 }
 
 /** Store operations the copy made, per side (one operation is one request for most, several for an upload). */

@@ -67,6 +67,8 @@ export async function authorizeImageCopy(source: Repository, digest: Digest, o: 
     subject: image.subject,
     extras: plan.extras,
     referrers: plan.referrers,
+    // Plain data (the verdicts carry their bundles): what the ledger's verified event keeps as evidence.
+    evidence: JSON.parse(JSON.stringify({ signatures: image.verified, attestations: attested })) as unknown,
     report: {
       verified: true,
       signatures: image.verified.map(summarizeSignature),

@@ -6,6 +6,7 @@
  */
 import { copyReferences, type CopyCommandResult, type CopyReferencesOptions } from '../copy/references.js';
 import { AirlockError } from '../errors.js';
+import { parseReference } from '../oci/reference.js';
 import type { SignatureLimits } from '../signatures/index.js';
 import { authorizeImageCopy, type CopyVerification } from './authorize.js';
 import { loadImagePolicies, loadVerifyTrust, type PolicyOptions, type TrustOptions } from './policies.js';
@@ -20,17 +21,27 @@ function policyGiven(o: PolicyOptions): boolean {
   return Object.values(o.policy ?? {}).some((v) => v !== undefined) || o.keyPath !== undefined || o.policyFile !== undefined || o.insecureIgnoreTlog === true;
 }
 
-export async function copyVerified(o: CopyVerifiedOptions): Promise<CopyVerifiedResult> {
+/**
+ * Everything a copy decides before touching anything: the flags, the policies and trust root, the references.
+ * Throws BAD_INPUT before any store or ledger is opened; returns what copyReferences runs.
+ */
+export function prepareVerifiedCopy(o: CopyVerifiedOptions): CopyReferencesOptions<CopyVerification> {
+  parseReference(o.source);
+  parseReference(o.target);
   if (o.insecureSkipVerify) {
     if (policyGiven(o)) {
       throw new AirlockError('BAD_INPUT', '--insecure-skip-verify copies without verifying anything, so the policy flags given with it would be ignored; give one or the other.');
     }
-    return copyReferences<CopyVerification>(o);
+    return o;
   }
   const policies = loadImagePolicies(o);
   const trust = loadVerifyTrust(o);
-  return copyReferences<CopyVerification>({
+  return {
     ...o,
     authorize: (source, digest) => authorizeImageCopy(source, digest, { policies, trust, ...(o.limits ? { limits: o.limits } : {}) }),
-  });
+  };
+}
+
+export async function copyVerified(o: CopyVerifiedOptions): Promise<CopyVerifiedResult> {
+  return copyReferences<CopyVerification>(prepareVerifiedCopy(o));
 }

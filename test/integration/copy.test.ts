@@ -13,7 +13,7 @@ import type { RegistryRequest } from '../../src/store/registry/client.js';
 import { RegistryStore } from '../../src/store/registry/store.js';
 import type { Repository } from '../../src/store/types.js';
 import { insecureSkipVerify } from '../../src/verify/verdict.js';
-import { REPO_ROOT } from '../support/cli.js';
+import { REPO_ROOT, CLI_DEFAULT_ENV } from '../support/cli.js';
 import { imageOf, multiArchOf, pushIndex, pushManifest } from '../support/copy-images.js';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 
@@ -158,6 +158,7 @@ describe('copy between real docker-registry instances', () => {
     const before = await storedBlobs(b);
     const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), 'copy', `${a.host}/big/image:v1`, `${b.host}/big/image`, '--insecure-skip-verify', '--concurrency', '1', '--json'], {
       cwd: c,
+      env: { ...process.env, ...CLI_DEFAULT_ENV },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
