@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { LedgerSettings } from '../config/ledger-config.js';
-import { AirlockError, isAirlockError } from '../errors.js';
+import type { AirlockError} from '../errors.js';
+import { isAirlockError } from '../errors.js';
 import { copyReferences } from '../copy/references.js';
 import type { CopyVerification } from '../image/authorize.js';
 import { prepareVerifiedCopy, type CopyVerifiedOptions, type CopyVerifiedResult } from '../image/copy-verified.js';
