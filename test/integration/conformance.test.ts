@@ -100,7 +100,7 @@ describe('sigstore-conformance bundle-verify vectors', () => {
 
   describe('through the built CLI (node bin/run.js verify-bundle)', () => {
     beforeAll(() => {
-      if (!existsSync(join(REPO_ROOT, 'dist', 'commands', 'index.js'))) throw new Error('run `npm run build` first: this test spawns the built CLI');
+      if (!existsSync(join(REPO_ROOT, 'dist', 'commands', 'verify-bundle.js'))) throw new Error('run `npm run build` first: this test spawns the built CLI');
     });
 
     // All 140 by default (~30 s on an idle 2-core machine); AIRLOCK_CONFORMANCE_CLI=sample spawns every 7th case
