@@ -1,7 +1,7 @@
 /**
  * Where checkpoints go besides the ledger. A checkpoint kept only next to the ledger proves nothing against
  * someone who can rewrite both, so each signed tree head is also handed to sinks: a file (on another volume),
- * a command (e.g. `logger`, to reach syslog forwarding), and — with sync — an OCI artifact on the target.
+ * a command (e.g. `logger`, to reach syslog forwarding), and an OCI artifact on a registry target (src/pipeline/checkpoint-artifact.ts).
  * airlock cannot tell whether a path or a command leaves the host; the operator says so with `leaves_host`.
  */
 import { spawn } from 'node:child_process';

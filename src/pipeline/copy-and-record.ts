@@ -15,6 +15,8 @@ import type { JsonObject } from '../ledger/canonical.js';
 import { refusedEvent } from '../ledger/events.js';
 import { Ledger, type CheckpointOutcome } from '../ledger/ledger.js';
 import { toSinks } from '../ledger/sinks.js';
+import { parseReference } from '../oci/reference.js';
+import { RegistryCheckpointSink } from './checkpoint-artifact.js';
 import { ledgerCopyRecorder, imageOf } from './copy-record.js';
 
 export interface CopyAndRecordOptions extends CopyVerifiedOptions {
@@ -31,7 +33,11 @@ export interface CopyAndRecordResult extends CopyVerifiedResult {
 export async function copyAndRecord(o: CopyAndRecordOptions): Promise<CopyAndRecordResult> {
   // Bad flags fail here, before the ledger (and its key) is created or a store contacted.
   const prepared = prepareVerifiedCopy(o);
-  const ledger = Ledger.open(o.ledger.path, { create: true, key: o.ledger.key, sinks: toSinks(o.ledger.sinks), ...(o.logger ? { logger: o.logger } : {}) });
+  const sinks = toSinks(o.ledger.sinks);
+  const target = parseReference(o.target);
+  // A registry target also holds a copy of each checkpoint (checkpoint-artifact.ts).
+  if (target.kind === 'registry') sinks.push(new RegistryCheckpointSink(target, o.storeOptions ?? {}));
+  const ledger = Ledger.open(o.ledger.path, { create: true, key: o.ledger.key, sinks, ...(o.logger ? { logger: o.logger } : {}) });
   try {
     const configDigest = `sha256:${createHash('sha256').update(JSON.stringify(o.policyDescription)).digest('hex')}`;
     const run = ledger.startRun({ command: 'copy', toolVersion: o.toolVersion, configDigest, source: o.source, target: o.target });

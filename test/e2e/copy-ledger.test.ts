@@ -3,7 +3,7 @@
  * target honest: the verified (or insecure-copy) event is committed before the first byte reaches the target,
  * the copied/composed events after the tag; a copy with nothing new appends nothing; a refusal is recorded once.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,8 @@ import { EXIT_CODES } from '../../src/errors.js';
 import { copyVerified } from '../../src/image/copy-verified.js';
 import type { LedgerEventInput } from '../../src/ledger/events.js';
 import type { Digest } from '../../src/oci/digest.js';
+import type { Descriptor } from '../../src/oci/manifest.js';
+import { CHECKPOINT_ARTIFACT_TYPE, checkpointTag } from '../../src/pipeline/checkpoint-artifact.js';
 import { ledgerCopyRecorder } from '../../src/pipeline/copy-record.js';
 import { RegistryStore } from '../../src/store/registry/store.js';
 import { signImageLikeCosign2 } from '../../src/testkit/image-signers.js';
@@ -95,6 +97,33 @@ describe('airlock copy records into the ledger', () => {
 
     const v = await runCli(['ledger', 'verify', '--config', config, '--json']);
     expect(v.code, v.stdout + v.stderr).toBe(0);
+  });
+
+  it('publishes the checkpoint to the registry target as an OCI artifact that verifies the ledger', async () => {
+    const img = await sourceImage(true);
+    const r = await runCli(['copy', img.ref, `${dst.host}/mirror/published`, ...CONTROLLER_FLAGS, ...trust()]);
+    expect(r.code, r.stderr).toBe(0);
+    const cp = JSON.parse((await runCli(['ledger', 'checkpoint', '--config', config, '--json'])).stdout) as { origin: string; note: string; verifierKey: string };
+    const tag = checkpointTag(cp.origin);
+    const store = new RegistryStore(dst.host);
+    try {
+      const repo = store.repository('mirror/airlock-ledger');
+      const { bytes } = await repo.getManifest(tag);
+      const manifest = JSON.parse(Buffer.from(bytes).toString()) as { artifactType: string; layers: Descriptor[] };
+      expect(manifest.artifactType).toBe(CHECKPOINT_ARTIFACT_TYPE);
+      const chunks: Uint8Array[] = [];
+      for await (const c of await repo.openBlob(manifest.layers[0]!)) chunks.push(c);
+      const published = Buffer.concat(chunks).toString();
+      expect(published).toBe(cp.note);
+      const kept = join(dir, 'kept.checkpoint');
+      writeFileSync(kept, published);
+      const pinned = join(dir, 'ledger.vkey');
+      writeFileSync(pinned, `${cp.verifierKey}\n`);
+      const v = await runCli(['ledger', 'verify', '--config', config, '--checkpoint', kept, '--public-key', pinned]);
+      expect(v.code, v.stdout + v.stderr).toBe(0);
+    } finally {
+      await store.close();
+    }
   });
 
   it('a refusal is recorded once, with its reason; nothing reaches the target', async () => {
