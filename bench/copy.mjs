@@ -8,9 +8,9 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { cpus, homedir, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -152,7 +152,17 @@ async function stopRegistry(reg) {
 
 // ---- timed commands ----
 
-function run(cmd, args, { quiet = true } = {}) {
+let timeFile;
+/** Runs a command; with `cpu`, under /usr/bin/time, adding its user+system CPU seconds (`cpuMs`) to the result. */
+async function run(cmd, args, { quiet = true, cpu = false } = {}) {
+  if (!cpu) return runPlain(cmd, args, { quiet });
+  timeFile ??= join(await mkdtemp(join(tmpdir(), 'airlock-bench-time-')), 'time.txt');
+  const r = await runPlain('/usr/bin/time', ['-o', timeFile, '-f', '%U %S', cmd, ...args], { quiet });
+  const [user, sys] = (await readFile(timeFile, 'utf8')).trim().split(/\s+/).map(Number);
+  return { ...r, cpuMs: Math.round((user + sys) * 1000) };
+}
+
+function runPlain(cmd, args, { quiet = true } = {}) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
@@ -179,13 +189,15 @@ async function dropSkopeoCache() {
 
 async function skopeoCopy(src, dst) {
   await dropSkopeoCache();
-  return run('skopeo', ['copy', '--all', '--preserve-digests', '--src-tls-verify=false', '--dest-tls-verify=false', '-q', src, dst]);
+  return run('skopeo', ['copy', '--all', '--preserve-digests', '--src-tls-verify=false', '--dest-tls-verify=false', '-q', src, dst], { cpu: true });
 }
 
 async function airlockCopy(src, dst, extra = []) {
-  const r = await run(process.execPath, [join(ROOT, 'bin', 'run.js'), 'copy', src, dst, '--insecure-skip-verify', '--concurrency', CONCURRENCY, '--json', ...extra]);
+  const r = await run(process.execPath, [join(ROOT, 'bin', 'run.js'), 'copy', src, dst, '--insecure-skip-verify', '--concurrency', CONCURRENCY, '--json', ...extra], { cpu: true });
   return { ...r, result: JSON.parse(r.stdout) };
 }
+
+const load = () => loadavg().map((x) => Number(x.toFixed(2)));
 
 // ---- the benchmark ----
 
@@ -196,7 +208,7 @@ async function measureRss(base, src, fresh) {
   await skopeoCopy(`oci:${bigLayout}:v1`, `docker://${src.host}/bench/big:v1`);
   await rm(bigLayout, { recursive: true, force: true });
   const bigDst = await fresh();
-  const timed = await run('/usr/bin/time', ['-v', process.execPath, join(ROOT, 'bin', 'run.js'), 'copy', `${src.host}/bench/big:v1`, `${bigDst.host}/mirror/big`, '--insecure-skip-verify', '--json']);
+  const timed = await runPlain('/usr/bin/time', ['-v', process.execPath, join(ROOT, 'bin', 'run.js'), 'copy', `${src.host}/bench/big:v1`, `${bigDst.host}/mirror/big`, '--insecure-skip-verify', '--json']);
   const maxRssKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(timed.stderr)?.[1] ?? NaN);
   const result = JSON.parse(timed.stdout);
   return { layerMiB: RSS_MIB, maxRssMiB: maxRssKb / 1024, reportedPeakRssMiB: result.peakRssBytes / MIB, wallMs: timed.ms, bytesMoved: result.bytesMoved };
@@ -210,6 +222,7 @@ async function main() {
     registries.push(r);
     return r;
   };
+  const loadBefore = load();
   try {
     log(`generating a ${SIZE_MIB} MiB multi-arch image (3 platforms + attestation manifests, random layers)…`);
     const layout = join(base, 'layout');
@@ -224,6 +237,8 @@ async function main() {
     const srcRef = `${src.host}/bench/multiarch:v1`;
 
     const cold = { airlock: [], skopeo: [] };
+    const coldCpu = { airlock: [], skopeo: [] };
+    const loadCold = load();
     for (let i = 0; i < RUNS; i++) {
       const order = i % 2 === 0 ? ['skopeo', 'airlock'] : ['airlock', 'skopeo'];
       for (const tool of order) {
@@ -231,7 +246,8 @@ async function main() {
         const r = tool === 'skopeo' ? await skopeoCopy(`docker://${srcRef}`, `docker://${dst.host}/mirror/multiarch:v1`) : await airlockCopy(srcRef, `${dst.host}/mirror/multiarch`);
         if (tool === 'airlock' && r.result.digest !== digest) throw new Error(`airlock copied ${r.result.digest}, expected ${digest}`);
         cold[tool].push(r.ms);
-        log(`cold ${tool} run ${i + 1}: ${secs(r.ms)}`);
+        coldCpu[tool].push(r.cpuMs);
+        log(`cold ${tool} run ${i + 1}: ${secs(r.ms)} (CPU ${secs(r.cpuMs)}, load ${load()[0]})`);
         await stopRegistry(dst);
         registries.splice(registries.indexOf(dst), 1);
       }
@@ -265,9 +281,18 @@ async function main() {
 
     const figures = {
       date: new Date().toISOString(),
-      machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+      machine: { cpus: cpus().length, node: process.version, loadavg: { start: loadBefore, cold: loadCold, end: load() } },
       image: { sizeMiB: SIZE_MIB, digest, runs: RUNS, concurrency: Number(CONCURRENCY) },
-      cold: { airlockMs: median(cold.airlock), skopeoMs: median(cold.skopeo), ratio: median(cold.airlock) / median(cold.skopeo), all: cold },
+      cold: {
+        airlockMs: median(cold.airlock),
+        skopeoMs: median(cold.skopeo),
+        ratio: median(cold.airlock) / median(cold.skopeo),
+        // user+system CPU seconds of each whole process: steadier than wall time on a shared machine
+        airlockCpuMs: median(coldCpu.airlock),
+        skopeoCpuMs: median(coldCpu.skopeo),
+        all: cold,
+        allCpu: coldCpu,
+      },
       warm: {
         airlockMs: median(warm.airlock),
         skopeoMs: median(warm.skopeo),
@@ -284,15 +309,17 @@ async function main() {
     const ar = airlockRequests;
     const lines = [
       `airlock copy vs skopeo copy --all --preserve-digests — ${SIZE_MIB} MiB multi-arch image, median of ${RUNS}, two local docker-registry`,
-      `cold (empty target):   airlock ${secs(figures.cold.airlockMs)}   skopeo ${secs(figures.cold.skopeoMs)}   ratio ${figures.cold.ratio.toFixed(2)}`,
+      `cold (empty target):   airlock ${secs(figures.cold.airlockMs)}   skopeo ${secs(figures.cold.skopeoMs)}   ratio ${figures.cold.ratio.toFixed(2)}   (CPU: airlock ${secs(figures.cold.airlockCpuMs)}, skopeo ${secs(figures.cold.skopeoCpuMs)})`,
       `warm (all blobs there): airlock ${secs(figures.warm.airlockMs)}   skopeo ${secs(figures.warm.skopeoMs)}   ratio ${figures.warm.ratio.toFixed(2)}   (whole command, Node start-up included)`,
       `warm HTTP requests:     airlock ${ar.source.length + ar.target.length} (source: ${ar.source.join(', ')}; target: ${ar.target.join(', ')}), ${ar.blobsCopied} blobs / ${ar.bytesMoved} bytes sent; skopeo ${skopeoRequests.source + skopeoRequests.target}`,
       `peak RSS copying one ${RSS_MIB} MiB layer: ${rss.maxRssMiB.toFixed(1)} MiB (/usr/bin/time -v; --json says ${rss.reportedPeakRssMiB.toFixed(1)} MiB), in ${secs(rss.wallMs)}`,
+      `load average (1/5/15 min): ${figures.machine.loadavg.start.join(' ')} at start, ${figures.machine.loadavg.end.join(' ')} at end`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     for (const r of registries) await stopRegistry(r).catch(() => undefined);
     await rm(base, { recursive: true, force: true });
+    if (timeFile) await rm(dirname(timeFile), { recursive: true, force: true });
   }
 }
 

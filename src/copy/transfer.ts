@@ -52,7 +52,7 @@ export async function transferBlob(b: PlannedBlob, ctx: TransferContext): Promis
   } else {
     body = await b.source.openBlob(d);
   }
-  await target.putBlob(d, meter(body, ctx, d.digest, d.size));
+  await target.putBlob(d, meter(body, ctx, d.digest, d.size), { knownAbsent: true });
   return { outcome: 'copied', bytes: d.size };
 }
 

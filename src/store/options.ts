@@ -19,13 +19,16 @@ export interface StoreOptions {
   authFile?: string;
   /** Credentials given directly (flags, tests), per registry host[:port]; they win over the auth file. */
   credentials?: Record<string, Credentials>;
-  /** Attempts for a retryable request (429, 5xx, dropped connection); default 4. */
+  /** Extra attempts for a retryable request (429, 5xx, dropped connection); default 4 (so up to 5 tries). */
   retries?: number;
   /** Base delay of the exponential backoff in ms; default 200. Retry-After wins when the server sends it. */
   retryBaseMs?: number;
   /** Upper bound of a single wait (Retry-After included), ms; default 30 000. */
   retryMaxWaitMs?: number;
-  /** Blobs up to this size are uploaded in one PUT; larger ones in PATCH chunks of this size. Default 8 MiB. */
+  /**
+   * Given: blobs up to this size go in one PUT, larger ones in PATCH chunks of this size. Unset: blobs up to 1 MiB
+   * in one PUT, larger ones in one streamed PATCH (its first 8 MiB kept for a resend).
+   */
   chunkSize?: number;
   /** Concurrent requests to one registry; default 6. */
   maxConcurrentRequests?: number;

@@ -60,7 +60,7 @@ export interface Repository {
    * Writes a blob from a stream; the bytes are hashed as they stream and the blob only becomes visible
    * (rename / PUT ?digest=) when digest and size match the descriptor. Nothing is buffered whole.
    */
-  putBlob(descriptor: Descriptor, body: AsyncIterable<Uint8Array>): Promise<void>;
+  putBlob(descriptor: Descriptor, body: AsyncIterable<Uint8Array>, opts?: { knownAbsent?: boolean }): Promise<void>;
 
   /** All tags, following pagination. */
   listTags(): Promise<string[]>;

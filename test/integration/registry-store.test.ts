@@ -286,6 +286,177 @@ describe('RegistryStore through the fault proxy in front of the real registry', 
   });
 });
 
+/** `count` copies of one random piece: a large blob that costs little memory, with its descriptor. */
+function repeated(pieceSize: number, count: number): { descriptor: Descriptor; body: () => AsyncGenerator<Uint8Array>; pulled: () => number } {
+  const piece = randomBytes(pieceSize);
+  const h = createHash('sha256');
+  for (let i = 0; i < count; i++) h.update(piece);
+  const descriptor: Descriptor = { mediaType: MediaTypes.ociLayerTarGzip, digest: `sha256:${h.digest('hex')}` as Digest, size: pieceSize * count };
+  let pulled = 0;
+  async function* body(): AsyncGenerator<Uint8Array> {
+    for (let i = 0; i < count; i++) {
+      pulled += pieceSize;
+      yield piece;
+    }
+  }
+  return { descriptor, body, pulled: () => pulled };
+}
+
+async function sha256Of(it: AsyncIterable<Uint8Array>): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of it) h.update(c);
+  return `sha256:${h.digest('hex')}`;
+}
+
+describe('streamed uploads (the default) against a real docker-registry', () => {
+  let reg: RunningRegistry;
+  let store: RegistryStore;
+
+  beforeAll(async () => {
+    reg = await startRegistry();
+    store = new RegistryStore(reg.host);
+  });
+  afterAll(async () => {
+    await store?.close();
+    await reg?.stop();
+  });
+
+  it('sends a blob over 1 MiB in ONE PATCH (Content-Range 0-END, Content-Length), then PUT ?digest= at the latest Location', async () => {
+    const repo = store.repository('streamed/blob');
+    const seen = recordRequests(store);
+    const bytes = randomBytes(9 * 1024 * 1024 + 5);
+    const d: Descriptor = { mediaType: MediaTypes.ociLayerTarGzip, digest: sha256Digest(bytes), size: bytes.byteLength };
+    await repo.putBlob(d, chunksOf(bytes, 1024 * 1024 - 7));
+    expect(seen.map((r) => r.method)).toEqual(['HEAD', 'POST', 'PATCH', 'PUT']);
+    const [patch, put] = [seen[2]!, seen[3]!];
+    expect(patch.headers).toMatchObject({ 'Content-Range': `0-${bytes.byteLength - 1}`, 'Content-Length': String(bytes.byteLength) });
+    expect(put.url).toContain('digest=');
+    expect(put.url).not.toContain(patch.url); // the PUT went to the Location the PATCH answered with
+    expect(await repo.statBlob(d.digest)).toBe(bytes.byteLength);
+    expect(await sha256Of(await repo.openBlob(d))).toBe(d.digest);
+  });
+
+  it('does not HEAD a blob the caller says it just found absent (knownAbsent)', async () => {
+    const repo = store.repository('streamed/known-absent');
+    const seen = recordRequests(store);
+    const big = repeated(1024 * 1024, 9);
+    await repo.putBlob(big.descriptor, big.body(), { knownAbsent: true });
+    const small = randomBytes(1000);
+    await repo.putBlob({ mediaType: MediaTypes.ociConfig, digest: sha256Digest(small), size: 1000 }, chunksOf(small), { knownAbsent: true });
+    const mid = randomBytes(3 * 1024 * 1024); // over 1 MiB streams even below the chunk size, its download and upload overlapping
+    await repo.putBlob({ mediaType: MediaTypes.ociLayerTarGzip, digest: sha256Digest(mid), size: mid.byteLength }, chunksOf(mid), { knownAbsent: true });
+    expect(seen.map((r) => r.method)).toEqual(['POST', 'PATCH', 'PUT', 'POST', 'PUT', 'POST', 'PATCH', 'PUT']);
+    expect(await repo.statBlob(big.descriptor.digest)).toBe(big.descriptor.size);
+  });
+
+  it('refuses a streamed blob that does not match: no PUT, the upload is DELETEd, no blob appears', async () => {
+    const repo = store.repository('streamed/bad');
+    const seen = recordRequests(store);
+    const size = 9 * 1024 * 1024;
+    const claimed = randomBytes(size);
+    const d: Descriptor = { mediaType: MediaTypes.ociLayerTarGzip, digest: sha256Digest(claimed), size };
+    const flipped = Buffer.from(claimed);
+    flipped[size - 1]! ^= 1;
+    const cases: [string, Uint8Array][] = [
+      ['one byte changed, at the very end', flipped],
+      ['one byte short', claimed.subarray(0, size - 1)],
+      ['one byte too many', Buffer.concat([claimed, Buffer.from([0])])],
+    ];
+    for (const [, body] of cases) {
+      seen.length = 0;
+      await expectCode(repo.putBlob(d, chunksOf(body)), 'INTEGRITY');
+      expect(seen.map((r) => r.method)).toEqual(['HEAD', 'POST', 'PATCH', 'DELETE']);
+      expect(await repo.statBlob(d.digest)).toBeUndefined();
+    }
+  });
+});
+
+describe('streamed uploads through the fault proxy', () => {
+  let reg: RunningRegistry;
+  let proxy: FaultProxy;
+  const stores: RegistryStore[] = [];
+  const newStore = (options: ConstructorParameters<typeof RegistryStore>[1] = {}, tuning: ConstructorParameters<typeof RegistryStore>[2] = {}): RegistryStore => {
+    const s = new RegistryStore(proxy.host, { retryBaseMs: 1, ...options }, tuning);
+    stores.push(s);
+    return s;
+  };
+
+  beforeAll(async () => {
+    reg = await startRegistry();
+    proxy = await startFaultProxy(reg.url);
+  });
+  afterAll(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    await proxy?.stop();
+    await reg?.stop();
+  });
+
+  it('sends a streamed PATCH answered 503 and 429 before the registry read it again, from byte 0', async () => {
+    const repo = newStore().repository('faults/streamed-retry');
+    proxy.requests.length = 0;
+    proxy.inject({ method: 'PATCH', times: 1, fault: { kind: 'status', status: 503 } });
+    proxy.inject({ method: 'PATCH', times: 1, fault: { kind: 'status', status: 429, retryAfter: '0' } });
+    const bytes = randomBytes(12 * 1024 * 1024 + 3);
+    const d = await pushBlob(repo, bytes, MediaTypes.ociLayerTarGzip);
+    expect(proxy.requests.filter((r) => r.method === 'PATCH').map((r) => r.fault ?? 'ok')).toEqual(['status', 'status', 'ok']);
+    expect(await sha256Of(await repo.openBlob(d))).toBe(d.digest);
+    proxy.clear();
+  });
+
+  it('falls back to chunks in a new upload when the registry refuses the streamed PATCH, and keeps chunking for that store', async () => {
+    const store = newStore();
+    const repo = store.repository('faults/streamed-refused');
+    const seen = recordRequests(store);
+    proxy.inject({ method: 'PATCH', times: 1, fault: { kind: 'status', status: 413, body: '{"errors":[{"code":"SIZE_INVALID","message":"too large"}]}' } });
+    const bytes = randomBytes(20 * 1024 * 1024 + 11);
+    const d = await pushBlob(repo, bytes, MediaTypes.ociLayerTarGzip);
+    expect(seen.map((r) => r.method)).toEqual(['HEAD', 'POST', 'PATCH', 'DELETE', 'POST', 'PATCH', 'PATCH', 'PATCH', 'PUT']);
+    const mib8 = 8 * 1024 * 1024;
+    expect(seen.filter((r) => r.method === 'PATCH').map((r) => r.headers?.['Content-Range'])).toEqual([
+      `0-${bytes.byteLength - 1}`,
+      `0-${mib8 - 1}`,
+      `${mib8}-${2 * mib8 - 1}`,
+      `${2 * mib8}-${bytes.byteLength - 1}`,
+    ]);
+    expect(await sha256Of(await repo.openBlob(d))).toBe(d.digest);
+    // The rest of this store's uploads are chunked from the start.
+    seen.length = 0;
+    await pushBlob(repo, randomBytes(9 * 1024 * 1024), MediaTypes.ociLayerTarGzip);
+    expect(seen.filter((r) => r.method === 'PATCH').map((r) => r.headers?.['Content-Range'])).toEqual([`0-${mib8 - 1}`, `${mib8}-${9 * 1024 * 1024 - 1}`]);
+    proxy.clear();
+  });
+
+  it('pulls the source only as fast as the registry takes the bytes (backpressure)', async () => {
+    const repo = newStore().repository('faults/streamed-backpressure');
+    const blob = repeated(1024 * 1024, 64);
+    // The proxy holds the PATCH for 800 ms before it reads any of it.
+    proxy.inject({ method: 'PATCH', times: 1, delayMs: 800 });
+    const done = repo.putBlob(blob.descriptor, blob.body());
+    await new Promise((r) => setTimeout(r, 500));
+    const pulledWhileHeld = blob.pulled();
+    await done;
+    // Socket buffers and the kept first chunk (8 MiB) at most, not the 64 MiB a body without backpressure reads.
+    expect(pulledWhileHeld).toBeLessThan(32 * 1024 * 1024);
+    expect(blob.pulled()).toBe(blob.descriptor.size);
+    expect(await repo.statBlob(blob.descriptor.digest)).toBe(blob.descriptor.size);
+    proxy.clear();
+  });
+
+  it('does not resend a streamed PATCH once it read past what it keeps: the upload fails and is cancelled', async () => {
+    const store = newStore({ chunkSize: 1024 * 1024 }, { uploadMode: 'streamed' }); // keeps 1 MiB
+    const repo = store.repository('faults/streamed-spent');
+    const seen = recordRequests(store);
+    proxy.requests.length = 0;
+    proxy.inject({ method: 'PATCH', times: 1, delayMs: 500, fault: { kind: 'status', status: 503 } });
+    const blob = repeated(1024 * 1024, 48);
+    await expectCode(repo.putBlob(blob.descriptor, blob.body()), 'REGISTRY_ERROR');
+    expect(proxy.requests.filter((r) => r.method === 'PATCH')).toHaveLength(1);
+    expect(seen.map((r) => r.method)).toEqual(['HEAD', 'POST', 'PATCH', 'DELETE']);
+    expect(await repo.statBlob(blob.descriptor.digest)).toBeUndefined();
+    proxy.clear();
+  });
+});
+
 describe('RegistryStore against the FAKE referrers registry', () => {
   let fake: FakeReferrersRegistry;
   let store: RegistryStore;

@@ -1,14 +1,17 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer as createHttpsServer } from 'node:https';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Agent } from 'undici';
 import { isAirlockError, type AirlockError } from '../../src/errors.js';
+import type { Digest } from '../../src/oci/digest.js';
 import type { StoreOptions } from '../../src/store/options.js';
 import { failFromResponse, RegistryClient, type Scope } from '../../src/store/registry/client.js';
 import { isDroppedConnection } from '../../src/store/registry/network-errors.js';
+import { RegistryStore } from '../../src/store/registry/store.js';
 import { startBlobOrigin, startConnectProxy, startFaultProxy, redirectBlobsTo, type BlobOrigin, type FaultProxy } from '../support/proxies.js';
 import { freePort, startRegistry, type RunningRegistry } from '../support/registry.js';
 import { createTestCa, type TestCa } from '../support/tls.js';
@@ -277,6 +280,29 @@ describe('token auth', () => {
       proxy.inject({ method: 'GET', path: '/blobs/', times: 1, fault: { kind: 'status', status: 401, headers: { 'www-authenticate': challenge } } });
       expect(await getBlob(c, d)).toEqual(Buffer.from(blob));
       expect(ts.hits - before).toBe(1);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('re-authenticates a streamed upload answered 401 and sends its body again from byte 0 (a RewindableBody)', async () => {
+    const proxy = await startFaultProxy(reg.url);
+    try {
+      const store = new RegistryStore(proxy.host, { ...fast, credentials: { [proxy.host]: { username: 'bob', password: SECRET } } });
+      const repo = store.repository(REPO);
+      const bytes = randomBytes(9 * 1024 * 1024 + 1);
+      const d = { mediaType: 'application/octet-stream', digest: sha256(bytes) as Digest, size: bytes.byteLength };
+      const challenge = `Bearer realm="${ts.realm}",service="${ts.service}",scope="repository:${REPO}:pull,push",error="invalid_token"`;
+      proxy.inject({ method: 'PATCH', times: 1, fault: { kind: 'status', status: 401, headers: { 'www-authenticate': challenge } } });
+      const before = ts.hits;
+      async function* pieces(): AsyncGenerator<Uint8Array> {
+        for (let i = 0; i < bytes.byteLength; i += 65536) yield bytes.subarray(i, i + 65536);
+      }
+      await repo.putBlob(d, pieces());
+      expect(ts.hits - before).toBe(3); // pull (HEAD), push (POST), then a fresh push token after the PATCH's 401
+      expect(proxy.requests.filter((r) => r.method === 'PATCH').map((r) => r.fault ?? 'ok')).toEqual(['status', 'ok']);
+      expect(await repo.statBlob(d.digest)).toBe(bytes.byteLength);
+      await store.close();
     } finally {
       await proxy.stop();
     }
@@ -625,11 +651,13 @@ describe('faults through a proxy in front of the real registry', () => {
   it('refuses a redirect from a loopback registry to plain HTTP elsewhere, without contacting it', async () => {
     const c = client(proxy.host, creds());
     proxy.inject({ method: 'GET', path: '/blobs/', times: 1, fault: { kind: 'redirect', location: () => 'http://evil.example.invalid/steal' } });
-    const spy = vi.spyOn(globalThis, 'fetch');
+    const spy = vi.spyOn(Agent.prototype, 'dispatch');
     const e = await caught(getBlob(c, digest));
     expect(e.code).toBe('INSECURE_REFUSED');
     expect(e.exitCode).toBe(15);
-    expect(spy.mock.calls.map((call) => String(call[0]))).not.toContainEqual(expect.stringContaining('evil.example.invalid'));
+    const origins = spy.mock.calls.map((call) => String(call[0].origin));
+    expect(origins).toContain(`http://${proxy.host}`); // the redirect itself was fetched through this spy
+    expect(origins).not.toContainEqual(expect.stringContaining('evil.example.invalid'));
   });
 
   it('stops after 5 redirects', async () => {
@@ -652,7 +680,7 @@ describe('unreachable and insecure', () => {
   });
 
   it('refuses plain HTTP to a non-loopback host without any network attempt', async () => {
-    const spy = vi.spyOn(globalThis, 'fetch');
+    const spy = vi.spyOn(Agent.prototype, 'dispatch');
     const c = client('registry.example.com');
     expect(c.baseUrl).toBe('https://registry.example.com');
     const e = await caught(c.request({ method: 'GET', url: 'http://registry.example.com/v2/' }));

@@ -2,7 +2,8 @@ import { AirlockError, isAirlockError } from '../../errors.js';
 import { debug } from '../../log.js';
 import { DigestVerifier, parseDigest, type Digest } from '../../oci/digest.js';
 import type { Descriptor } from '../../oci/manifest.js';
-import { failFromResponse } from './client.js';
+import { failFromResponse, takeNodeBody } from './client.js';
+import { streamed } from './gc-pacer.js';
 import { discard, pullScope, type RepoContext } from './manifests.js';
 
 function blobUrl(ctx: RepoContext, digest: Digest): string {
@@ -94,8 +95,10 @@ async function* streamVerified(ctx: RepoContext, descriptor: Descriptor, first: 
   for (let resumes = 0; ; resumes++) {
     let cut: unknown;
     try {
-      if (current.res.body) {
-        for await (const raw of current.res.body) {
+      // undici's own body (Node Buffers as the socket read them), not the web stream over it.
+      const body = takeNodeBody(current.res) ?? current.res.body;
+      if (body) {
+        for await (const raw of body) {
           let chunk: Uint8Array = raw;
           if (current.skip > 0) {
             const n = Math.min(current.skip, chunk.byteLength);
@@ -104,6 +107,7 @@ async function* streamVerified(ctx: RepoContext, descriptor: Descriptor, first: 
             if (chunk.byteLength === 0) continue;
           }
           verifier.update(chunk);
+          streamed(chunk.byteLength);
           yield chunk;
         }
       }

@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
-import { Agent, ProxyAgent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { AirlockError, messageOf } from '../../errors.js';
 import type { StoreOptions } from '../options.js';
 import { caFileFor, hostOf } from './endpoint.js';
 import { proxyFor, type ProxyEnv } from './proxy-env.js';
+import { undici } from './undici-parts.js';
 
 /**
- * undici dispatchers for Node's built-in fetch: one per (proxy, trust) pair, created lazily and reused so
- * connections are kept alive. Node 24 bundles undici 7 and the `undici` package is 7 too, so its Agent and
- * ProxyAgent plug into the global fetch as `dispatcher` (checked by the TLS and proxy integration tests).
+ * undici dispatchers: one per (proxy, trust) pair, created lazily and reused so connections are kept alive.
+ * Every request goes through `Dispatcher.request()` of one of them (see http.ts), so TLS trust and proxies
+ * apply to every byte, blob bodies included (checked by the TLS and proxy integration tests).
  *
  * Trust: Node's default store (its Mozilla bundle plus NODE_EXTRA_CA_CERTS, or the OS store when Node runs with
  * --use-system-ca) plus, for a host with `caFiles[host]`, that PEM file. The extra CA is trusted for that host
@@ -42,6 +43,7 @@ export class DispatcherPool {
   private create(proxy: string | undefined, caFile: string | undefined): Dispatcher {
     const secureContext = caFile ? this.contextFor(caFile) : undefined;
     const tlsOptions = secureContext ? { secureContext } : {};
+    const { Agent, ProxyAgent } = undici();
     if (!proxy) return new Agent({ connect: tlsOptions });
     try {
       // requestTls applies to the registry inside the CONNECT tunnel; the proxy itself is verified with the

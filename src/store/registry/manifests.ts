@@ -7,6 +7,7 @@ import { isTag } from '../../oci/reference.js';
 import type { StoreOptions } from '../options.js';
 import type { FetchedManifest } from '../types.js';
 import { failFromResponse, type RegistryClient, type Scope } from './client.js';
+import type { UploadMode, UploadState } from './uploads.js';
 
 /** What every registry operation on one repository needs. */
 export interface RepoContext {
@@ -16,6 +17,10 @@ export interface RepoContext {
   /** `registry/name`, for messages. */
   display: string;
   options: StoreOptions;
+  /** How large blobs are uploaded; default from `options.chunkSize` (see UploadMode). */
+  uploadMode?: UploadMode;
+  /** Upload state shared by the store's repositories (reused chunk buffers, a registry that refused streaming). */
+  uploads?: UploadState;
 }
 
 export const ACCEPT_MANIFESTS = MANIFEST_MEDIA_TYPES.join(', ');

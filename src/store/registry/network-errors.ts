@@ -1,9 +1,9 @@
 import { AirlockError, messageOf } from '../../errors.js';
 
 /**
- * Classifies what fetch throws. Node's fetch wraps everything in `TypeError('fetch failed')` with the real
- * error (a Node system error or an undici error) as `cause`, sometimes one level deeper; the code decides both
- * whether a retry can help and the sentence the user reads.
+ * Classifies what a request throws: undici's own errors (UND_ERR_*) or Node system errors, directly or (fetch
+ * style, `TypeError('fetch failed')`) as a `cause` one or two levels deep; the code decides both whether a
+ * retry can help and the sentence the user reads.
  */
 function codesOf(e: unknown): { codes: string[]; messages: string[] } {
   const codes: string[] = [];

@@ -9,7 +9,7 @@ import { failFromResponse, RegistryClient } from './client.js';
 import { deleteManifest, discard, getManifest, headManifest, putManifest, readBounded, type RepoContext } from './manifests.js';
 import { referrers } from './referrers.js';
 import { DEFAULT_PAGE_SIZE, forEachPage, listTags, MAX_LIST_PAGE_BYTES, parseListPage } from './tags.js';
-import { mountBlob, putBlob } from './uploads.js';
+import { mountBlob, putBlob, UploadState, type PutBlobOptions, type UploadMode } from './uploads.js';
 
 /** Protocol knobs that are not user options (tests use small pages to exercise pagination). */
 export interface RegistryTuning {
@@ -17,12 +17,18 @@ export interface RegistryTuning {
   tagPageSize?: number;
   /** `n` of `_catalog`; default 100 (docker-registry refuses more than its `maxentries`, 1000 by default). */
   catalogPageSize?: number;
+  /**
+   * How blobs too large for a single PUT are uploaded: `streamed` (one PATCH with the whole blob) or `chunked`
+   * (PATCH chunks of `chunkSize`). Default: `chunked` when `options.chunkSize` is given, else `streamed`.
+   */
+  uploadMode?: UploadMode;
 }
 
 /** A registry speaking OCI Distribution 1.1 (with the Docker v2 manifest types and the referrers fallback tag). */
 export class RegistryStore implements ContentStore {
   readonly location: string;
   readonly client: RegistryClient;
+  private readonly uploads = new UploadState();
 
   constructor(
     readonly registry: string,
@@ -38,7 +44,9 @@ export class RegistryStore implements ContentStore {
     if (!isRepositoryPath(name)) {
       throw new AirlockError('BAD_INPUT', `"${name.slice(0, 140)}" is not a valid repository path in ${this.registry}; use lowercase letters, digits and separators.`);
     }
-    return new RegistryRepository(this, { client: this.client, name, display: `${this.registry}/${name}`, options: this.options });
+    const ctx: RepoContext = { client: this.client, name, display: `${this.registry}/${name}`, options: this.options, uploads: this.uploads };
+    if (this.tuning.uploadMode) ctx.uploadMode = this.tuning.uploadMode;
+    return new RegistryRepository(this, ctx);
   }
 
   async ping(): Promise<void> {
@@ -104,8 +112,8 @@ export class RegistryRepository implements MountableRepository {
     return openBlob(this.ctx, descriptor);
   }
 
-  putBlob(descriptor: Descriptor, body: AsyncIterable<Uint8Array>): Promise<void> {
-    return putBlob(this.ctx, descriptor, body);
+  putBlob(descriptor: Descriptor, body: AsyncIterable<Uint8Array>, opts?: PutBlobOptions): Promise<void> {
+    return putBlob(this.ctx, descriptor, body, opts);
   }
 
   mountBlob(descriptor: Descriptor, fromRepository: string): Promise<boolean> {
