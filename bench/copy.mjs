@@ -153,6 +153,10 @@ async function stopRegistry(reg) {
 // ---- timed commands ----
 
 let timeFile;
+// airlock's state (ledger, key, trust cache) for the bench's runs: never the user's home.
+let benchEnv = {};
+// Set once the source image is signed: the policy flags of a verifying copy.
+let verifyFlags = [];
 /** Runs a command; with `cpu`, under /usr/bin/time, adding its user+system CPU seconds (`cpuMs`) to the result. */
 async function run(cmd, args, { quiet = true, cpu = false } = {}) {
   if (!cpu) return runPlain(cmd, args, { quiet });
@@ -165,7 +169,7 @@ async function run(cmd, args, { quiet = true, cpu = false } = {}) {
 function runPlain(cmd, args, { quiet = true } = {}) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...benchEnv } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -192,8 +196,9 @@ async function skopeoCopy(src, dst) {
   return run('skopeo', ['copy', '--all', '--preserve-digests', '--src-tls-verify=false', '--dest-tls-verify=false', '-q', src, dst], { cpu: true });
 }
 
-async function airlockCopy(src, dst, extra = []) {
-  const r = await run(process.execPath, [join(ROOT, 'bin', 'run.js'), 'copy', src, dst, '--insecure-skip-verify', '--concurrency', CONCURRENCY, '--json', ...extra], { cpu: true });
+async function airlockCopy(src, dst, extra = [], { verify = false } = {}) {
+  const mode = verify ? verifyFlags : ['--insecure-skip-verify'];
+  const r = await run(process.execPath, [join(ROOT, 'bin', 'run.js'), 'copy', src, dst, ...mode, '--concurrency', CONCURRENCY, '--json', ...extra], { cpu: true });
   return { ...r, result: JSON.parse(r.stdout) };
 }
 
@@ -223,6 +228,8 @@ async function main() {
     return r;
   };
   const loadBefore = load();
+  benchEnv = { XDG_CONFIG_HOME: join(base, 'xdg-config'), XDG_STATE_HOME: join(base, 'xdg-state'), XDG_CACHE_HOME: join(base, 'xdg-cache') };
+  let kit;
   try {
     log(`generating a ${SIZE_MIB} MiB multi-arch image (3 platforms + attestation manifests, random layers)…`);
     const layout = join(base, 'layout');
@@ -236,15 +243,36 @@ async function main() {
     await rm(layout, { recursive: true, force: true });
     const srcRef = `${src.host}/bench/multiarch:v1`;
 
-    const cold = { airlock: [], skopeo: [] };
-    const coldCpu = { airlock: [], skopeo: [] };
+    // Sign the image as a Flux controller's release pipeline would (cosign 2 legacy .sig), with the local Sigstore
+    // test kit, so a verifying copy can be timed too (set-up, not timed).
+    const { startLocalSigstore } = await import(join(ROOT, 'dist/src/testkit/sigstore.js'));
+    const { signImageLikeCosign2 } = await import(join(ROOT, 'dist/src/testkit/image-signers.js'));
+    const { controllerReleaseClaims, subjectAlternativeName, GITHUB_ACTIONS_ISSUER } = await import(join(ROOT, 'dist/src/testkit/identity.js'));
+    const { RegistryStore } = await import(join(ROOT, 'dist/src/store/registry/store.js'));
+    kit = await startLocalSigstore({ stateDir: join(base, 'kit') });
+    const claims = controllerReleaseClaims('source-controller', 'v1.9.4');
+    const store = new RegistryStore(src.host, {});
+    await signImageLikeCosign2(kit, store.repository('bench/multiarch'), digest, { identity: claims });
+    await store.close();
+    verifyFlags = [
+      '--certificate-identity', subjectAlternativeName(claims).uri,
+      '--certificate-oidc-issuer', GITHUB_ACTIONS_ISSUER,
+      '--certificate-source-repository-uri', 'https://github.com/fluxcd/source-controller',
+      '--trusted-root', kit.trustedRootPath,
+    ];
+
+    const cold = { airlock: [], skopeo: [], verified: [] };
+    const coldCpu = { airlock: [], skopeo: [], verified: [] };
     const loadCold = load();
     for (let i = 0; i < RUNS; i++) {
-      const order = i % 2 === 0 ? ['skopeo', 'airlock'] : ['airlock', 'skopeo'];
+      const order = i % 2 === 0 ? ['skopeo', 'airlock', 'verified'] : ['verified', 'airlock', 'skopeo'];
       for (const tool of order) {
         const dst = await fresh();
-        const r = tool === 'skopeo' ? await skopeoCopy(`docker://${srcRef}`, `docker://${dst.host}/mirror/multiarch:v1`) : await airlockCopy(srcRef, `${dst.host}/mirror/multiarch`);
-        if (tool === 'airlock' && r.result.digest !== digest) throw new Error(`airlock copied ${r.result.digest}, expected ${digest}`);
+        const r =
+          tool === 'skopeo'
+            ? await skopeoCopy(`docker://${srcRef}`, `docker://${dst.host}/mirror/multiarch:v1`)
+            : await airlockCopy(srcRef, `${dst.host}/mirror/multiarch`, [], { verify: tool === 'verified' });
+        if (tool !== 'skopeo' && r.result.digest !== digest) throw new Error(`airlock copied ${r.result.digest}, expected ${digest}`);
         cold[tool].push(r.ms);
         coldCpu[tool].push(r.cpuMs);
         log(`cold ${tool} run ${i + 1}: ${secs(r.ms)} (CPU ${secs(r.cpuMs)}, load ${load()[0]})`);
@@ -287,6 +315,10 @@ async function main() {
         airlockMs: median(cold.airlock),
         skopeoMs: median(cold.skopeo),
         ratio: median(cold.airlock) / median(cold.skopeo),
+        // airlock verifying the signature first (and recording in its ledger), against skopeo copying blindly
+        verifiedMs: median(cold.verified),
+        verifiedRatio: median(cold.verified) / median(cold.skopeo),
+        verifiedCpuMs: median(coldCpu.verified),
         // user+system CPU seconds of each whole process: steadier than wall time on a shared machine
         airlockCpuMs: median(coldCpu.airlock),
         skopeoCpuMs: median(coldCpu.skopeo),
@@ -310,6 +342,7 @@ async function main() {
     const lines = [
       `airlock copy vs skopeo copy --all --preserve-digests — ${SIZE_MIB} MiB multi-arch image, median of ${RUNS}, two local docker-registry`,
       `cold (empty target):   airlock ${secs(figures.cold.airlockMs)}   skopeo ${secs(figures.cold.skopeoMs)}   ratio ${figures.cold.ratio.toFixed(2)}   (CPU: airlock ${secs(figures.cold.airlockCpuMs)}, skopeo ${secs(figures.cold.skopeoCpuMs)})`,
+      `cold, verifying:        airlock ${secs(figures.cold.verifiedMs)}   ratio ${figures.cold.verifiedRatio.toFixed(2)} against skopeo copying without verifying   (CPU ${secs(figures.cold.verifiedCpuMs)})`,
       `warm (all blobs there): airlock ${secs(figures.warm.airlockMs)}   skopeo ${secs(figures.warm.skopeoMs)}   ratio ${figures.warm.ratio.toFixed(2)}   (whole command, Node start-up included)`,
       `warm HTTP requests:     airlock ${ar.source.length + ar.target.length} (source: ${ar.source.join(', ')}; target: ${ar.target.join(', ')}), ${ar.blobsCopied} blobs / ${ar.bytesMoved} bytes sent; skopeo ${skopeoRequests.source + skopeoRequests.target}`,
       `peak RSS copying one ${RSS_MIB} MiB layer: ${rss.maxRssMiB.toFixed(1)} MiB (/usr/bin/time -v; --json says ${rss.reportedPeakRssMiB.toFixed(1)} MiB), in ${secs(rss.wallMs)}`,
@@ -318,6 +351,7 @@ async function main() {
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     for (const r of registries) await stopRegistry(r).catch(() => undefined);
+    await kit?.close();
     await rm(base, { recursive: true, force: true });
     if (timeFile) await rm(dirname(timeFile), { recursive: true, force: true });
   }
