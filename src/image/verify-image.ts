@@ -8,11 +8,19 @@ import { AirlockError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { debug } from '../log.js';
 import type { Digest } from '../oci/digest.js';
-import { findSignatures, type SignatureLimits, type SkippedArtifact } from '../signatures/index.js';
+import { findSignatures, type FoundSignatures, type SignatureLimits, type SkippedArtifact } from '../signatures/index.js';
 import { openReference } from '../store/open.js';
 import type { StoreOptions } from '../store/options.js';
 import type { Repository } from '../store/types.js';
-import { summarizePolicy, verifyImageAttestations, verifyImageSignatures, type CheckName, type PolicySummary } from '../verify/index.js';
+import {
+  summarizePolicy,
+  verifyImageAttestations,
+  verifyImageSignatures,
+  type CheckName,
+  type PolicySummary,
+  type SignatureFailure,
+  type SignatureVerdict,
+} from '../verify/index.js';
 import { attestationRuleFromFlags, loadImagePolicies, loadVerifyTrust, type PolicyOptions, type TrustOptions } from './policies.js';
 import { summarizeFailure, summarizeSignature, type FailureSummary, type SignatureSummary } from './summary.js';
 
@@ -55,15 +63,23 @@ function union(lists: readonly (readonly CheckName[])[]): CheckName[] {
   return [...new Set(lists.flat())];
 }
 
-export async function verifyImageReference(o: VerifyImageOptions): Promise<VerifyImageResult> {
-  const policies = loadImagePolicies(o); // bad flags first
-  const trust = loadVerifyTrust(o);
+/**
+ * The shared walk of both commands: open, resolve ONCE, find, verify with `check`, report. `check` returns the
+ * verdicts; the policies it was given are reported as `policies`.
+ */
+async function verifyReference(
+  o: VerifyImageOptions,
+  trust: ReturnType<typeof loadVerifyTrust>,
+  attestations: boolean,
+  check: (found: FoundSignatures, digest: Digest) => { verified: readonly SignatureVerdict[]; failed: readonly SignatureFailure[] },
+  report: Pick<VerifyImageResult, 'policies' | 'predicateTypes'>,
+): Promise<VerifyImageResult> {
   const opened = await openReference(o.reference, o.storeOptions ?? {});
   try {
     const { digest, mediaType } = await resolve(opened.repository, opened.target, opened.display);
-    const found = await findSignatures(opened.repository, digest, { ...(o.limits ? { limits: o.limits } : {}), attestations: false });
+    const found = await findSignatures(opened.repository, digest, { ...(o.limits ? { limits: o.limits } : {}), attestations });
     debug(o.logger, 'signatures found', { digest, sig: found.signatures?.layers.length ?? 0, referrers: found.referrers.length, skipped: found.skipped.length });
-    const v = verifyImageSignatures(found, digest, trust, policies.signatures);
+    const v = check(found, digest);
     return {
       reference: opened.display,
       digest,
@@ -73,34 +89,26 @@ export async function verifyImageReference(o: VerifyImageOptions): Promise<Verif
       skipped: found.skipped,
       checks: union(v.verified.map((s) => s.checks)),
       trustRoot: { source: trust.source, digest: trust.digest },
-      policies: policies.signatures.map(summarizePolicy),
+      ...report,
     };
   } finally {
     await opened.store.close().catch(() => undefined);
   }
 }
 
+export async function verifyImageReference(o: VerifyImageOptions): Promise<VerifyImageResult> {
+  const policies = loadImagePolicies(o); // bad flags first
+  const trust = loadVerifyTrust(o);
+  return verifyReference(o, trust, false, (found, digest) => verifyImageSignatures(found, digest, trust, policies.signatures), {
+    policies: policies.signatures.map(summarizePolicy),
+  });
+}
+
 export async function verifyAttestationReference(o: VerifyAttestationOptions): Promise<VerifyImageResult> {
   const rule = attestationRuleFromFlags(o, o.type);
   const trust = loadVerifyTrust(o);
-  const opened = await openReference(o.reference, o.storeOptions ?? {});
-  try {
-    const { digest, mediaType } = await resolve(opened.repository, opened.target, opened.display);
-    const found = await findSignatures(opened.repository, digest, o.limits ? { limits: o.limits } : {});
-    const v = verifyImageAttestations(found, digest, trust, [rule]);
-    return {
-      reference: opened.display,
-      digest,
-      mediaType,
-      verified: v.verified.map(summarizeSignature),
-      failed: v.failed.map(summarizeFailure),
-      skipped: found.skipped,
-      checks: union(v.verified.map((s) => s.checks)),
-      trustRoot: { source: trust.source, digest: trust.digest },
-      policies: [summarizePolicy(rule.policy)],
-      predicateTypes: rule.predicateTypes,
-    };
-  } finally {
-    await opened.store.close().catch(() => undefined);
-  }
+  return verifyReference(o, trust, true, (found, digest) => verifyImageAttestations(found, digest, trust, [rule]), {
+    policies: [summarizePolicy(rule.policy)],
+    predicateTypes: rule.predicateTypes,
+  });
 }

@@ -1,4 +1,4 @@
-import { AirlockError, isAirlockError } from '../../errors.js';
+import { AirlockError } from '../../errors.js';
 import { algorithmOf, checkBytes, isDigest, sha256Digest, type Digest } from '../../oci/digest.js';
 import type { Descriptor } from '../../oci/manifest.js';
 import { parseManifest } from '../../oci/manifest.js';
@@ -7,6 +7,7 @@ import { isTag } from '../../oci/reference.js';
 import type { StoreOptions } from '../options.js';
 import type { FetchedManifest } from '../types.js';
 import { failFromResponse, type RegistryClient, type Scope } from './client.js';
+import { readBodyLimited } from './response-errors.js';
 import type { UploadMode, UploadState } from './uploads.js';
 
 /** What every registry operation on one repository needs. */
@@ -86,32 +87,14 @@ export async function readBounded(res: Response, limit: number, what: string): P
     await discard(res);
     throw tooLarge(what, limit);
   }
-  if (!res.body) return new Uint8Array(0);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
+  let bytes: Uint8Array | undefined;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > limit) {
-        await reader.cancel().catch(() => undefined);
-        throw tooLarge(what, limit);
-      }
-      chunks.push(value);
-    }
+    bytes = await readBodyLimited(res, limit);
   } catch (e) {
-    if (isAirlockError(e)) throw e;
     throw new AirlockError('UNREACHABLE', `The connection was cut while reading the ${what}; check the network and try again.`, { cause: e });
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  if (bytes === undefined) throw tooLarge(what, limit);
+  return bytes;
 }
 
 function manifestUrl(ctx: RepoContext, reference: string): string {
