@@ -98,7 +98,7 @@ function checkFlags(o: VerifyBlobOptions): void {
 }
 
 /** Finds the Rekor entry that logged `given`: a bounded search by hash, then a direct lookup by computed UUID. */
-async function findEntry(client: RekorClient, given: DetachedSignature, checks: readonly EntryCheck[]): Promise<{ entry: RekorEntry; lookup: Omit<RekorLookup, 'uuid' | 'logIndex'> }> {
+export async function findEntry(client: RekorClient, given: DetachedSignature, checks: readonly EntryCheck[]): Promise<{ entry: RekorEntry; lookup: Omit<RekorLookup, 'uuid' | 'logIndex'> }> {
   const { entries, found } = await client.entriesForHash(given.digestHex);
   const selection = selectRekorEntry(entries, given, checks);
   const base = { url: client.baseUrl.href, found, read: entries.length, rejected: selection.rejected };

@@ -18,7 +18,8 @@ export interface InitResult {
 }
 
 function configText(keyPath: string): string {
-  return `# airlock configuration, written by \`airlock init\`. The settings for sync arrive with \`airlock sync\`.
+  return `# airlock configuration, written by \`airlock init\`. Sync settings (upstream, images, trust, target…):
+# see config.example.yaml; without them sync mirrors the newest Flux release to oci:./mirror beside this file.
 ledger:
   # The audit ledger (one SQLite file), relative to this file.
   path: airlock.db

@@ -1,0 +1,119 @@
+/**
+ * One image of a verified release: plan where it comes from and goes (pure), then resolve its tag ONCE, verify
+ * that digest against the identities bound to this image and version, and copy its graph with only the
+ * signature objects that verified, recorded by the ledger recorder (verified before the first byte, copied after
+ * the tag). Trust on first use of upstream: a tag the ledger already saw at another digest is refused — a
+ * mirrored content tag never moves silently.
+ */
+import { AirlockError } from '../errors.js';
+import { copyReferences, type CopyCommandResult, type SourceAuthorization } from '../copy/references.js';
+import { authorizeImageCopy, type CopyVerification } from '../image/authorize.js';
+import type { ImagePolicies } from '../image/policies.js';
+import type { JsonObject } from '../ledger/canonical.js';
+import { copiedUpstreamEvent, verifiedEvent, type LedgerEntry } from '../ledger/events.js';
+import type { LedgerFilter } from '../ledger/query.js';
+import type { Digest } from '../oci/digest.js';
+import type { StoreOptions } from '../store/options.js';
+import type { TrustAnchor } from '../trust/index.js';
+import type { ReleaseImage } from '../upstream/index.js';
+import { toPolicy, toPredicateTypes } from '../verify/index.js';
+import { imageOf, ledgerCopyRecorder, type EventSink } from './copy-record.js';
+import type { Logger } from '../log.js';
+
+export interface ImagePlan {
+  image: ReleaseImage;
+  /** Where it is fetched from: the source prefix (or the canonical one), pinned by digest when install.yaml pins it. */
+  source: string;
+  /** `<target>/<name>:<tag>`. */
+  target: string;
+  policies: ImagePolicies;
+  requireProvenance: boolean;
+}
+
+/** `oci:DIR` gets one layout per image (`DIR/<name>`), a registry prefix `<prefix>/<name>`. */
+export function targetFor(target: string, name: string, tag: string): string {
+  return `${target.replace(/\/+$/, '')}/${name}:${tag}`;
+}
+
+export function planImage(image: ReleaseImage, o: { canonicalPrefix: string; source: string | undefined; target: string; requireProvenance: boolean }): ImagePlan {
+  const from = (o.source ?? o.canonicalPrefix).replace(/\/+$/, '');
+  const source = `${from}/${image.name}:${image.tag}${image.digest ? `@${image.digest}` : ''}`;
+  const provenance = image.provenance ?? [];
+  return {
+    image,
+    source,
+    target: targetFor(o.target, image.name, image.tag),
+    policies: {
+      signatures: image.identities.map((i) => toPolicy(i)),
+      attestations: provenance.map((p) => Object.freeze({ predicateTypes: toPredicateTypes('slsaprovenance'), policy: toPolicy(p) })),
+    },
+    // Only an image whose profile names who signs its provenance can be required to have one.
+    requireProvenance: o.requireProvenance && provenance.length > 0,
+  };
+}
+
+/** What the ledger says a tag of an image was seen at, if anything (verified or copied events). */
+export function recordedDigest(list: (f: LedgerFilter) => LedgerEntry[], image: string, tag: string): string | undefined {
+  for (const kind of ['verified', 'copied-upstream']) {
+    const hit = list({ image, kind, limit: 100_000, order: 'asc' }).find((e) => e.body.tag === tag && e.digest !== null);
+    if (hit) return hit.digest!;
+  }
+  return undefined;
+}
+
+export interface SyncImageOptions {
+  trust: TrustAnchor;
+  run: EventSink;
+  ledgerList: (f: LedgerFilter) => LedgerEntry[];
+  storeOptions: StoreOptions;
+  concurrency: number;
+  logger?: Logger | undefined;
+}
+
+export async function syncImage(plan: ImagePlan, o: SyncImageOptions): Promise<CopyCommandResult<CopyVerification> & { reconciled: boolean }> {
+  const image = imageOf(plan.source);
+  const seen = recordedDigest(o.ledgerList, image, plan.image.tag);
+  let verified: SourceAuthorization<CopyVerification> | undefined;
+  const result = await copyReferences<CopyVerification>({
+    source: plan.source,
+    target: plan.target,
+    insecureSkipVerify: false,
+    allowTagMove: false,
+    concurrency: o.concurrency,
+    storeOptions: o.storeOptions,
+    ...(o.logger ? { logger: o.logger } : {}),
+    recorder: ledgerCopyRecorder(o.run),
+    authorize: async (source, digest: Digest) => {
+      if (seen !== undefined && seen !== digest) {
+        throw new AirlockError('TAG_CONFLICT', `Upstream ${image}:${plan.image.tag} now points at ${digest}, but airlock recorded it at ${seen}; a released tag must not move, so it is refused.`, {
+          details: { check: 'trust-on-first-use', recorded: seen, digest },
+        });
+      }
+      const auth = await authorizeImageCopy(source, digest, { policies: plan.policies, trust: o.trust });
+      if (plan.requireProvenance && (auth.report?.attestations.verified.length ?? 0) === 0) {
+        throw new AirlockError('VERIFY_FAILED', `${image}@${digest} has no SLSA provenance signed by the expected identity, and provenance is required.`, {
+          details: { check: 'provenance-required', failures: auth.report?.attestations.failed ?? [] },
+        });
+      }
+      verified = auth;
+      return auth;
+    },
+  });
+  // The target already held everything (nothing written, so the recorder said nothing). If the ledger never
+  // recorded this copy — a crash between the tag and the copied event, or a target filled before this ledger —
+  // the digest was just verified again, so record that now; the target's content is never trusted on its own.
+  const reconciled = result.alreadyPresent && verified !== undefined && !wasCopied(o.ledgerList, result.digest, result.target);
+  if (reconciled && verified?.report) {
+    const verdict = { ...(verified.evidence as JsonObject), carried: verified.report.carried as unknown as JsonObject[], reconciled: 'present in the target without a copied event; verified again' } as JsonObject;
+    o.run.append([
+      verifiedEvent({ image, digest: result.digest, tag: plan.image.tag, verdict, trustRootDigest: verified.report.trustRoot.digest }),
+      copiedUpstreamEvent({ image, digest: result.digest, tag: plan.image.tag, source: result.source, target: result.target, written: [] }),
+    ]);
+  }
+  return { ...result, reconciled };
+}
+
+/** Whether the ledger holds a copied event of this digest into this target. */
+function wasCopied(list: (f: LedgerFilter) => LedgerEntry[], digest: string, target: string): boolean {
+  return list({ digest, kind: 'copied-upstream', limit: 100_000 }).some((e) => e.body.target === target);
+}
