@@ -3,6 +3,7 @@
  * ledger is opened read-only (absent: nothing recorded yet), the target is only asked whether it holds the
  * release artifact, and nothing is verified here — "held" means sync verified and published it.
  */
+import { assertDemoUpstream, withDemoHint } from '../config/demo-guard.js';
 import { existsSync } from 'node:fs';
 import type { SyncConfig } from '../config/config.js';
 import type { LedgerSettings } from '../config/ledger-config.js';
@@ -41,6 +42,7 @@ export interface ReleasesResult {
 
 export async function listReleasesBeside(o: { config: SyncConfig; ledger: LedgerSettings; env?: Env; logger?: Logger }): Promise<ReleasesResult> {
   const { config } = o;
+  if (o.ledger.demo) assertDemoUpstream(config);
   const github = new GitHubReleases({
     apiBase: config.upstream.githubApi,
     repository: config.upstream.repository,
@@ -48,7 +50,7 @@ export async function listReleasesBeside(o: { config: SyncConfig; ledger: Ledger
     ...(o.env ? { env: o.env } : {}),
     ...(o.logger ? { logger: o.logger } : {}),
   });
-  const listing = await github.listReleases();
+  const listing = await withDemoHint(o.ledger.demo, github.listReleases());
   const selection = selectReleases(listing.releases, config.upstream.releases);
   const selected = new Set(selection.selected.map((r) => r.tag));
   const skipped = new Map(selection.skipped.map((s) => [s.tag, s.reason]));

@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { SyncConfig } from '../config/config.js';
+import { assertDemoUpstream, withDemoHint } from '../config/demo-guard.js';
 import type { LedgerSettings } from '../config/ledger-config.js';
 import { AirlockError } from '../errors.js';
 import { Ledger } from '../ledger/ledger.js';
@@ -73,6 +74,8 @@ function configDigest(config: SyncConfig): string {
 
 export async function sync(o: SyncOptions): Promise<SyncResult> {
   const { config, logger } = o;
+  // A demo's config trusts the demo's own Sigstore: refused for anything but the demo's stand-in upstream.
+  if (o.ledger.demo) assertDemoUpstream(config);
   const storeOptions = storeOptionsOf(config, logger);
   // Beside the ledger: the state of this mirror, kept between cron runs.
   const cache = new FileResponseCache(join(dirname(o.ledger.path), 'github-cache.json'));
@@ -104,7 +107,7 @@ export async function sync(o: SyncOptions): Promise<SyncResult> {
   try {
     const trust = await loadSyncTrust(config, logger);
     const run = ledger.startRun({ command: 'sync', toolVersion: o.toolVersion, configDigest: configDigest(config), target: config.target, repository: config.upstream.repository });
-    const listing = await github.listReleases();
+    const listing = await withDemoHint(o.ledger.demo, github.listReleases());
     await cache.save().catch(() => undefined);
     const selection = selectReleases(listing.releases, config.upstream.releases);
     const refusals: RefusalRecord[] = [];

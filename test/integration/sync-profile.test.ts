@@ -145,6 +145,8 @@ describe('sync with a second release profile given as config', () => {
         config: { ...config, trust: { ...config.trust, rekorUrl: 'http://127.0.0.1:9' } },
         ledger: { ...ledger, path: other.ledgerPath, key: other.keyFor },
         toolVersion: 'test',
+        // A new ledger against the target the tests above filled: adopting it is the documented way on.
+        adoptTarget: true,
       });
       expect(r.releases.map((x) => x.status)).toEqual(['failed', 'failed']);
       expect(r.refusals).toEqual([]);
