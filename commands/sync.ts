@@ -22,6 +22,7 @@ export default class Sync extends AirlockCommand<SyncResult> {
   static override flags = {
     ...syncConfigFlags,
     ...ledgerFlags,
+    wait: Flags.integer({ min: 0, default: 0, description: 'seconds to wait for another sync on the same ledger or target to finish (default: exit 13 at once)' }),
     'adopt-target': Flags.boolean({
       description: 'let a new, empty ledger start against a target that already holds mirrored content: every tag met is verified again and recorded as reconciled',
     }),
@@ -30,7 +31,7 @@ export default class Sync extends AirlockCommand<SyncResult> {
   async run(): Promise<SyncResult> {
     const { flags } = await this.parse(Sync);
     const config = resolveSyncConfig({ config: flags.config, flags: syncFlagValues(flags) });
-    const result = await sync({ config, ledger: ledgerSettingsFromFlags(flags), toolVersion: this.config.version, adoptTarget: flags['adopt-target'], logger: this.logger() });
+    const result = await sync({ config, ledger: ledgerSettingsFromFlags(flags), toolVersion: this.config.version, adoptTarget: flags['adopt-target'], waitMs: flags.wait * 1000, logger: this.logger() });
     if (!this.jsonEnabled()) this.say(renderSync(result));
     const failed = syncExitError(result);
     // The result travels in the error's details, so --json still carries all of it.

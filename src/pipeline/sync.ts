@@ -6,7 +6,7 @@
  * while refusals are outstanding (syncExitError).
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { SyncConfig } from '../config/config.js';
@@ -20,12 +20,13 @@ import { parseRegistryReference } from '../oci/reference.js';
 import type { StoreOptions } from '../store/options.js';
 import { loadOfflineTrustAnchor, loadTrustAnchor, loadTrustAnchorFile, type TrustAnchor } from '../trust/index.js';
 import { GitHubReleases, selectReleases, type SkipReason } from '../upstream/index.js';
+import { withLock, type LockOptions } from '../file-lock.js';
 import { RegistryCheckpointSink } from './checkpoint-artifact.js';
 import { guardFreshLedger } from './fresh-ledger-guard.js';
 import { releaseRepository } from './release-artifact.js';
 import { FileResponseCache } from './github-cache.js';
 import { syncRelease, type FailureRecord, type RefusalRecord, type ReleaseOutcome } from './sync-release.js';
-import type { Env } from '../config/paths.js';
+import { xdgStateHome, type Env } from '../config/paths.js';
 
 export interface SyncOptions {
   config: SyncConfig;
@@ -33,6 +34,8 @@ export interface SyncOptions {
   toolVersion: string;
   /** Let a new (empty) ledger start against a target that already holds mirrored content; it is re-verified. */
   adoptTarget?: boolean;
+  /** How long to wait for another sync on the same ledger or target to finish; default 0 (exit LOCKED at once). */
+  waitMs?: number;
   env?: Env;
   logger?: Logger;
 }
@@ -72,7 +75,27 @@ function configDigest(config: SyncConfig): string {
   return `sha256:${createHash('sha256').update(JSON.stringify(decisive)).digest('hex')}`;
 }
 
+/**
+ * One sync at a time per ledger and per target: a second run on the same ledger or target waits up to `waitMs`
+ * (default: not at all) and then exits LOCKED (13) with a clear sentence, so a cron job that overlaps a slow run
+ * simply tries again next time. The locks are files (the ledger's `<path>.lock`, and one per target under
+ * $XDG_STATE_HOME/airlock/locks); a holder that died is detected by its pid and its lock taken over.
+ */
 export async function sync(o: SyncOptions): Promise<SyncResult> {
+  const locks = join(xdgStateHome(o.env), 'airlock', 'locks');
+  await mkdir(locks, { recursive: true });
+  await mkdir(dirname(o.ledger.path), { recursive: true });
+  const targetLock = join(locks, `${createHash('sha256').update(o.config.target).digest('hex').slice(0, 32)}.lock`);
+  const lockOptions = (what: string): LockOptions => ({
+    timeoutMs: o.waitMs ?? 0,
+    // A sync holds its locks for minutes: only a dead holder (or a week-old file) is stale.
+    staleMs: 7 * 24 * 3600 * 1000,
+    lockedMessage: (who) => `Another airlock sync (${who}) holds the lock on ${what}; it is still running — try again later, or pass --wait SECONDS to wait for it.`,
+  });
+  return withLock(`${o.ledger.path}.lock`, () => withLock(targetLock, () => syncLocked(o), lockOptions(`the target ${o.config.target}`)), lockOptions(`the ledger ${o.ledger.path}`));
+}
+
+async function syncLocked(o: SyncOptions): Promise<SyncResult> {
   const { config, logger } = o;
   // A demo's config trusts the demo's own Sigstore: refused for anything but the demo's stand-in upstream.
   if (o.ledger.demo) assertDemoUpstream(config);

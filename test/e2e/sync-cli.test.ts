@@ -96,6 +96,27 @@ describe('airlock sync (CLI)', () => {
     expect(again.stdout).toMatch(/REFUSED .*image-reflector-controller: NO_SIGNATURE/);
   }, 180_000);
 
+  it('two syncs on the same ledger and target at once: one runs, the other exits 13 (LOCKED) at once; with --wait both finish; the ledger verifies', async () => {
+    const target = `oci:${join(dir, 'mirror-locked')}`;
+    const [a, b] = await Promise.all([
+      runCli(['sync', ...flags(), '--target', target, '--json'], { env, timeoutMs: 120_000 }),
+      runCli(['sync', ...flags(), '--target', target, '--json'], { env, timeoutMs: 120_000 }),
+    ]);
+    const codes = [a.code, b.code].sort();
+    // Exactly one ran (12: the upstream's unsigned image stays refused); the other was turned away by the lock.
+    expect(codes).toEqual([12, 13]);
+    const locked = a.code === 13 ? a : b;
+    expect((JSON.parse(locked.stdout) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'LOCKED', message: expect.stringMatching(/--wait SECONDS/) as unknown });
+
+    const [c, d] = await Promise.all([
+      runCli(['sync', ...flags(), '--target', target, '--wait', '60', '--json'], { env, timeoutMs: 120_000 }),
+      runCli(['sync', ...flags(), '--target', target, '--wait', '60', '--json'], { env, timeoutMs: 120_000 }),
+    ]);
+    expect([c.code, d.code]).toEqual([12, 12]);
+    const v = await runCli(['ledger', 'verify', '--config', config, '--json'], { env });
+    expect(v.code, v.stderr).toBe(0);
+  }, 180_000);
+
   it('a config mistake exits 2 naming file, line and key; insecure_ignore_tlog is refused', async () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'target: oci:./m\ntrust:\n  insecure_ignore_tlog: true\n');

@@ -7,7 +7,7 @@ import { AirlockError } from '../../src/errors.js';
 import { sha256Digest } from '../../src/oci/digest.js';
 import { MediaTypes } from '../../src/oci/mediatypes.js';
 import { readIndexFile, serializeIndex, updateIndex } from '../../src/store/layout/index-file.js';
-import { withLock } from '../../src/store/layout/lock.js';
+import { withLock } from '../../src/file-lock.js';
 import { openLayoutStore } from '../../src/store/layout/store.js';
 import { setTag } from '../../src/store/layout/tags.js';
 import { imageManifest } from '../support/layout-fixtures.js';

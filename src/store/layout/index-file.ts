@@ -4,7 +4,7 @@ import { AirlockError, isAirlockError } from '../../errors.js';
 import { MediaTypes } from '../../oci/mediatypes.js';
 import { toDescriptor, type Descriptor } from '../../oci/manifest.js';
 import { atomicWriteFile, readSmallFile, statOrUndefined, TEMP_PREFIX, writeError } from './fs-util.js';
-import { withLock, type LockOptions } from './lock.js';
+import { withLock, type LockOptions } from '../../file-lock.js';
 import { sortEntries } from './tags.js';
 
 /** The two files that make a directory an OCI image layout, and their reading, validation and atomic writing. */

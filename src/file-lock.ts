@@ -1,22 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { AirlockError } from '../../errors.js';
-import { isNotFound } from './fs-util.js';
+import { AirlockError } from './errors.js';
+
+function isNotFound(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
 
 /**
- * Serialises read-modify-write of one layout's index.json, within this process (a promise chain per path) and
- * across processes (a lock file created with O_EXCL). Two airlock runs may write the same layout; without this
- * the second rename would silently drop the first run's tags.
+ * A lock within this process (a promise chain per path) and across processes (a lock file created with O_EXCL).
+ * Used for a layout's index.json read-modify-write (held for milliseconds: two runs writing one layout must not
+ * drop each other's tags) and for a whole sync run on one ledger and one target (held for minutes).
  *
  * The lock file holds `pid host token time`. It is stale when its owner is a dead process on this host, or when
- * it is older than `staleMs` (the lock is held for milliseconds, so a minute-old lock is a crashed holder).
+ * it is older than `staleMs`.
  */
 export interface LockOptions {
   /** Give up after this long; default 30 s. */
   timeoutMs?: number;
   /** A lock file older than this is taken over; default 60 s. */
   staleMs?: number;
+  /** The sentence said when the lock cannot be had in time (default: names the file). */
+  lockedMessage?: (holder: string) => string;
 }
 
 const chains = new Map<string, Promise<unknown>>();
@@ -61,9 +66,11 @@ async function acquireFileLock(lockPath: string, options: LockOptions): Promise<
     }
     if (await takeOverIfStale(lockPath, staleMs)) continue;
     if (Date.now() >= deadline) {
+      const holder = (await readFile(lockPath, 'utf8').catch(() => '')).split(' ');
+      const who = holder[0] ? `pid ${holder[0]} on ${holder[1] ?? '?'}` : 'another process';
       throw new AirlockError(
         'LOCKED',
-        `Another process holds ${lockPath}; wait for it to finish, or delete the file if no airlock is running.`,
+        options.lockedMessage?.(who) ?? `Another process (${who}) holds ${lockPath}; wait for it to finish, or delete the file if no airlock is running.`,
       );
     }
     await new Promise((r) => setTimeout(r, wait));
