@@ -2,6 +2,9 @@
  * The ledger at scale: append rate in batches, `ledger verify` time, `ledger list --digest` latency, file size.
  *
  *   npm run build && bin/with-node node bench/ledger.ts [--events 1000000] [--batch 1000] [--queries 2000] [--keep]
+ *     [--root DIR]   a directory holding another build's dist/ (e.g. `tsc --outDir DIR/dist`), to compare builds
+ *     [--no-cli]     skip the `airlock ledger verify` run through the CLI
+ *     [--out FILE]   where the figures go (default bench/results/ledger.json)
  *
  * Runs the built code (dist/), as the CLI does; Node strips this file's types. The ledger is a real file with the
  * production settings (WAL, synchronous=FULL: one fsync per batch). Events imitate a sync of Flux releases: per
@@ -10,7 +13,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -21,20 +24,24 @@ import type * as VerifyApi from '../src/ledger/verify.js';
 import type * as CheckpointApi from '../src/ledger/checkpoint.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const load = async <T>(rel: string): Promise<T> => (await import(pathToFileURL(join(REPO, rel)).href)) as T;
-const { Ledger } = await load<typeof LedgerApi>('dist/src/ledger/ledger.js');
-const ev = await load<typeof EventsApi>('dist/src/ledger/events.js');
-const { verifyLedger } = await load<typeof VerifyApi>('dist/src/ledger/verify.js');
-const { parseSignedCheckpoint } = await load<typeof CheckpointApi>('dist/src/ledger/checkpoint.js');
-
 const { values: opt } = parseArgs({
   options: {
     events: { type: 'string', default: '1000000' },
     batch: { type: 'string', default: '1000' },
     queries: { type: 'string', default: '2000' },
     keep: { type: 'boolean', default: false },
+    root: { type: 'string', default: REPO },
+    'no-cli': { type: 'boolean', default: false },
+    out: { type: 'string', default: join(REPO, 'bench', 'results', 'ledger.json') },
   },
 });
+const ROOT = resolve(opt.root);
+const load = async <T>(rel: string): Promise<T> => (await import(pathToFileURL(join(ROOT, rel)).href)) as T;
+const { Ledger } = await load<typeof LedgerApi>('dist/src/ledger/ledger.js');
+const ev = await load<typeof EventsApi>('dist/src/ledger/events.js');
+const { verifyLedger } = await load<typeof VerifyApi>('dist/src/ledger/verify.js');
+const { parseSignedCheckpoint } = await load<typeof CheckpointApi>('dist/src/ledger/checkpoint.js');
+
 const EVENTS = Number(opt.events);
 const BATCH = Number(opt.batch);
 const QUERIES = Number(opt.queries);
@@ -98,6 +105,16 @@ function event(i: number): EventsApi.LedgerEventInput {
   }
 }
 
+/** Bytes this process handed to write(2) and bytes it caused to be written to storage (Linux /proc/self/io). */
+function io(): { wchar: number; writeBytes: number } {
+  try {
+    const f = Object.fromEntries(readFileSync('/proc/self/io', 'utf8').trim().split('\n').map((l) => l.split(': ') as [string, string]));
+    return { wchar: Number(f.wchar), writeBytes: Number(f.write_bytes) };
+  } catch {
+    return { wchar: NaN, writeBytes: NaN };
+  }
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
@@ -113,6 +130,7 @@ const cpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 };
+const io0 = io();
 let t0 = performance.now();
 let buildMs = 0;
 let appendCpuMs = 0;
@@ -135,7 +153,10 @@ const appendCpuRate = (EVENTS / appendCpuMs) * 1000;
 log(
   `append: ${appendRate.toFixed(0)} events/s wall, ${appendCpuRate.toFixed(0)} per CPU-second, in batches of ${BATCH} (${(appendMs / 1000).toFixed(1)} s; event construction excluded: ${(buildMs / 1000).toFixed(1)} s)`,
 );
-out.append = { eventsPerSecond: Math.round(appendRate), eventsPerCpuSecond: Math.round(appendCpuRate), seconds: appendMs / 1000 };
+const io1 = io();
+const written = { wcharPerEvent: Math.round((io1.wchar - io0.wchar) / EVENTS), writeBytesPerEvent: Math.round((io1.writeBytes - io0.writeBytes) / EVENTS) };
+log(`append wrote ${written.wcharPerEvent} bytes per event through write(2), ${written.writeBytesPerEvent} to storage; load average ${loadavg()[0]!.toFixed(2)}`);
+out.append = { eventsPerSecond: Math.round(appendRate), eventsPerCpuSecond: Math.round(appendCpuRate), seconds: appendMs / 1000, ...written, loadAverage: loadavg()[0] };
 
 // 1b. One event per transaction (what a sync recording each step as it happens does): fsync-bound.
 t0 = performance.now();
@@ -155,8 +176,9 @@ out.file = { bytes, bytesPerEvent: Math.round(bytes / total) };
 
 // 3. `ledger list --digest` in process: random digests that exist (and some that do not), p50/p99.
 const reader = Ledger.open(path, { readOnly: true });
-const plan = reader.db.prepare(`EXPLAIN QUERY PLAN SELECT seq FROM events WHERE (digest = ? OR subject = ?) ORDER BY seq DESC LIMIT 100`).all('x', 'x');
-log(`query plan of --digest: ${plan.map((r) => (r as { detail: string }).detail).join(' / ')}`);
+// (Builds from before Ledger.queries.plan existed have no plan to show.)
+const plan = (reader.queries as Partial<Pick<typeof reader.queries, 'plan'>>).plan?.({ digest: digest('plan'), limit: 100 }) ?? [];
+log(`query plan of --digest: ${plan.join(' / ')}`);
 const times: number[] = [];
 let hits = 0;
 for (let q = 0; q < QUERIES; q++) {
@@ -169,7 +191,7 @@ times.sort((a, b) => a - b);
 const p50 = percentile(times, 50);
 const p99 = percentile(times, 99);
 log(`list --digest: p50 ${p50.toFixed(3)} ms, p99 ${p99.toFixed(3)} ms, max ${times[times.length - 1]!.toFixed(3)} ms (${QUERIES} queries, ${hits} entries returned)`);
-out.listDigest = { p50Ms: p50, p99Ms: p99, maxMs: times[times.length - 1], queries: QUERIES };
+out.listDigest = { p50Ms: p50, p99Ms: p99, maxMs: times[times.length - 1], queries: QUERIES, plan: plan.join(' / ') };
 const s1 = performance.now();
 const proof = reader.prove(Math.floor(EVENTS / 3));
 out.proveMs = performance.now() - s1;
@@ -183,17 +205,19 @@ const verifyMs = performance.now() - v0;
 const verifyCpuMs = cpuMs() - vc0;
 reader.close();
 log(`verify (in process): ${(verifyMs / 1000).toFixed(1)} s wall, ${(verifyCpuMs / 1000).toFixed(1)} s CPU, ok=${result.ok}, ${result.treeSize} entries, ${result.checkpoints.count} checkpoints, consistent with the kept one: ${result.kept?.consistent}`);
-out.verify = { seconds: verifyMs / 1000, cpuSeconds: verifyCpuMs / 1000, ok: result.ok, peakRssMiB: Math.round(process.memoryUsage().rss / 2 ** 20) };
+out.verify = { seconds: verifyMs / 1000, cpuSeconds: verifyCpuMs / 1000, ok: result.ok, peakRssMiB: Math.round(process.memoryUsage().rss / 2 ** 20), loadAverage: loadavg()[0] };
 
-// 5. The same through the CLI, as an auditor runs it (Node and oclif start-up included).
-const c0 = performance.now();
-const cli = spawnSync(process.execPath, [join(REPO, 'bin', 'run.js'), 'ledger', 'verify', '--ledger', path, '--json'], { env: { ...process.env, ...env }, encoding: 'utf8' });
-const cliMs = performance.now() - c0;
-log(`verify (airlock ledger verify): ${(cliMs / 1000).toFixed(1)} s, exit ${cli.status}`);
-out.verifyCli = { seconds: cliMs / 1000, exit: cli.status };
+// 5. The same through the CLI, as an auditor runs it (Node and oclif start-up included). Only for the repo's own build.
+if (!opt['no-cli'] && ROOT === REPO) {
+  const c0 = performance.now();
+  const cli = spawnSync(process.execPath, [join(REPO, 'bin', 'run.js'), 'ledger', 'verify', '--ledger', path, '--json'], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  const cliMs = performance.now() - c0;
+  log(`verify (airlock ledger verify): ${(cliMs / 1000).toFixed(1)} s, exit ${cli.status}`);
+  out.verifyCli = { seconds: cliMs / 1000, exit: cli.status };
+}
 out.loadAverageEnd = loadavg()[0];
 
-mkdirSync(join(REPO, 'bench', 'results'), { recursive: true });
-writeFileSync(join(REPO, 'bench', 'results', 'ledger.json'), `${JSON.stringify(out, null, 2)}\n`);
+mkdirSync(dirname(resolve(opt.out)), { recursive: true });
+writeFileSync(resolve(opt.out), `${JSON.stringify(out, null, 2)}\n`);
 if (!opt.keep) rmSync(dir, { recursive: true, force: true });
 else log(`kept ${dir}`);

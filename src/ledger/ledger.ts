@@ -14,7 +14,7 @@ import { createKeyFile, loadKeyFile } from './keyfile.js';
 import { verifierFromPublicKey, type SigningKey, type VerifierKey } from './keys.js';
 import { consistencyProof, inclusionProof, leafHash, rangeHash } from './merkle.js';
 import { LedgerQueries, type DigestStory, type LedgerFilter } from './query.js';
-import { leafText, rowFromRaw, ROW_COLUMNS, toStoredRow, type StoredRow } from './row.js';
+import { leafText, rowFromRaw, ROW_COLUMNS, storedValues, toStoredRow, type StoredRow } from './row.js';
 import { LedgerRun } from './run.js';
 import { refusalLookup, type RefusalKey } from './refusals.js';
 import { publishCheckpoint, type CheckpointSink, type SinkOutcome } from './sinks.js';
@@ -97,7 +97,7 @@ export class Ledger {
     this.storedKey = verifierFromPublicKey(origin, Buffer.from(pub, 'base64'));
     this.tree = new TreeStore(db);
     this.queries = new LedgerQueries(db);
-    this.insertEvent = db.prepare(`INSERT INTO events (${ROW_COLUMNS.join(', ')}) VALUES (${ROW_COLUMNS.map((c) => `@${c}`).join(', ')})`);
+    this.insertEvent = db.prepare<unknown[]>(`INSERT INTO events (${ROW_COLUMNS.join(', ')}) VALUES (${ROW_COLUMNS.map(() => '?').join(', ')})`);
     this.insertCheckpoint = db.prepare<[number, string, string]>('INSERT INTO checkpoints (size, time, note) VALUES (?, ?, ?)');
     this.latestCheckpointStmt = db.prepare<[], StoredCheckpoint>('SELECT size, time, note FROM checkpoints ORDER BY size DESC LIMIT 1');
     this.checkpointAtStmt = db.prepare<[number], StoredCheckpoint>('SELECT size, time, note FROM checkpoints WHERE size = ?');
@@ -215,12 +215,12 @@ export class Ledger {
     const frontier = this.tree.frontier(start);
     const time = (this.opts.clock?.() ?? new Date()).toISOString();
     const seqs: number[] = [];
-    events.forEach((ev, i) => {
-      const row = toStoredRow(ev, start + i, time, run);
-      this.insertEvent.run(row);
-      frontier.push(leafHash(leafText(row)), (level, index, hash) => this.tree.insertNode(level, index, hash));
+    for (let i = 0; i < events.length; i++) {
+      const row = toStoredRow(events[i]!, start + i, time, run);
+      this.insertEvent.run(storedValues(row));
+      this.tree.insertRow(row.seq, frontier.appendLeaf(leafText(row)));
       seqs.push(row.seq);
-    });
+    }
     return seqs;
   }
 

@@ -3,7 +3,7 @@
  * a million events). Nothing in it comes from the stored tree, so it is the reference the stored nodes and the
  * checkpoints are compared against.
  */
-import { HASH_SIZE, nodeHash, type SubtreeSource } from './merkle.js';
+import { HASH_SIZE, writePairHash, type SubtreeSource } from './merkle.js';
 
 export class MemoryTree implements SubtreeSource {
   private readonly levels: Buffer[];
@@ -15,12 +15,7 @@ export class MemoryTree implements SubtreeSource {
       const below = this.levels[this.levels.length - 1]!;
       const pairs = Math.floor(width / 2);
       const level = Buffer.allocUnsafe(pairs * HASH_SIZE);
-      for (let i = 0; i < pairs; i++) {
-        nodeHash(below.subarray(2 * i * HASH_SIZE, (2 * i + 1) * HASH_SIZE), below.subarray((2 * i + 1) * HASH_SIZE, (2 * i + 2) * HASH_SIZE)).copy(
-          level,
-          i * HASH_SIZE,
-        );
-      }
+      for (let i = 0; i < pairs; i++) writePairHash(below, 2 * i * HASH_SIZE, level, i * HASH_SIZE);
       this.levels.push(level);
     }
   }
@@ -28,6 +23,11 @@ export class MemoryTree implements SubtreeSource {
   /** Number of complete nodes at `level`. */
   width(level: number): number {
     return (this.levels[level]?.length ?? 0) / HASH_SIZE;
+  }
+
+  /** All of `level`'s nodes, back to back. */
+  level(level: number): Buffer {
+    return this.levels[level] ?? Buffer.alloc(0);
   }
 
   get height(): number {

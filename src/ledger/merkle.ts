@@ -28,6 +28,27 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
   return hash('sha256', scratch, 'buffer');
 }
 
+// The hot loops (append, `ledger verify`) write hashes into buffers they already have: a digest returned as a
+// latin1 string (one char per byte) and written in place costs well under half of a new Buffer per hash.
+
+/** Writes the leaf hash of `leaf` (its text) at out[offset, offset + 32). */
+export function writeLeafHash(leaf: string, out: Buffer, offset: number): void {
+  out.write(hash('sha256', `\0${leaf}`, 'binary'), offset, HASH_SIZE, 'latin1');
+}
+
+/** Writes the node hash of the 64 bytes src[at, at + 64) (left child then right) at out[offset, offset + 32). */
+export function writePairHash(src: Buffer, at: number, out: Buffer, offset: number): void {
+  src.copy(scratch, 1, at, at + 2 * HASH_SIZE);
+  out.write(hash('sha256', scratch, 'binary'), offset, HASH_SIZE, 'latin1');
+}
+
+/** Writes nodeHash(left, right) at out[offset, offset + 32). */
+function writeNodeHash(left: Uint8Array, right: Uint8Array, out: Buffer, offset: number): void {
+  scratch.set(left, 1);
+  scratch.set(right, 1 + HASH_SIZE);
+  out.write(hash('sha256', scratch, 'binary'), offset, HASH_SIZE, 'latin1');
+}
+
 /** MTH({}) — the root of the empty tree, SHA-256 of nothing. */
 export const EMPTY_ROOT: Buffer = hash('sha256', '', 'buffer');
 
@@ -220,6 +241,28 @@ export class Frontier {
     }
     this.levels[level] = cur;
     this.count++;
+  }
+
+  /**
+   * Adds the leaf whose text is `leaf` and returns the ledger's tree row for it (tree.ts): its leaf hash followed
+   * by the hash of every node it completes, smallest first.
+   */
+  appendLeaf(leaf: string): Buffer {
+    let index = this.count;
+    let completes = 0;
+    for (let i = index; i % 2 === 1; i = (i - 1) / 2) completes++;
+    const row = Buffer.allocUnsafe((1 + completes) * HASH_SIZE);
+    writeLeafHash(leaf, row, 0);
+    let level = 0;
+    while (index % 2 === 1) {
+      writeNodeHash(this.levels[level]!, row.subarray(level * HASH_SIZE, (level + 1) * HASH_SIZE), row, (level + 1) * HASH_SIZE);
+      this.levels[level] = undefined;
+      level++;
+      index = (index - 1) / 2;
+    }
+    this.levels[level] = row.subarray(level * HASH_SIZE, (level + 1) * HASH_SIZE);
+    this.count++;
+    return row;
   }
 
   /** MTH of the whole tree: the frontier folded from the smallest subtree (rightmost) to the largest. */

@@ -3,6 +3,8 @@
  * and reason. Asked inside the append transaction, so two processes never both record the same refusal.
  */
 import type { Db } from './db.js';
+import { digestBytes } from './row.js';
+import { DIGEST_IN_RANGE, DIGEST_RANGES } from './schema.js';
 
 export interface RefusalKey {
   digest: string | null;
@@ -15,7 +17,7 @@ export function refusalLookup(db: Db): (k: RefusalKey) => boolean {
   // Two shapes so each is served by its index (`digest IS ?` would not use the partial digest index, and the
   // planner would scan every refusal); the unary + keeps it off the kind index.
   const withDigest = db
-    .prepare<[string, string]>(`SELECT 1 FROM events WHERE digest = ? AND +kind = 'refused' AND reason = ? LIMIT 1`)
+    .prepare<[Buffer, string]>(`${DIGEST_RANGES}SELECT 1 FROM events WHERE ${DIGEST_IN_RANGE} AND +kind = 'refused' AND +reason = ? LIMIT 1`)
     .pluck();
   const byImage = db
     .prepare<[string, string | null, string]>(
@@ -30,7 +32,7 @@ export function refusalLookup(db: Db): (k: RefusalKey) => boolean {
     .pluck();
   return (k: RefusalKey): boolean =>
     (k.digest !== null
-      ? withDigest.get(k.digest, k.reason)
+      ? withDigest.get(digestBytes(k.digest), k.reason)
       : k.image !== null
         ? byImage.get(k.image, k.release, k.reason)
         : k.release !== null

@@ -2,6 +2,12 @@
  * A stored row and its Merkle leaf. The leaf is the RFC 8785 canonical JSON of the WHOLE row — sequence, time,
  * kind, run, every indexed column and the body — so nothing a query shows sits outside the hash: editing an
  * indexed column is as detectable as editing the body.
+ *
+ * The two digest columns are stored as the digest's bytes (32 for sha256, 64 for sha512: half the size of the
+ * text in the table and in the two random-key indexes), and the leaf spells them `sha256:<hex>`/`sha512:<hex>`.
+ * The length picks the algorithm, so the spelling is a bijection of what is stored: changing a stored byte
+ * changes the leaf. A digest column holding anything else (text, another length) was not written by airlock, and
+ * `ledger verify` says so.
  */
 import { AirlockError } from '../errors.js';
 import { isDigest } from '../oci/digest.js';
@@ -40,6 +46,40 @@ function text(kind: string, name: string, v: string | null | undefined): string 
 }
 
 /** Validates a caller's event and gives it its place: sequence number, time, run. */
+/** The stored form of a digest column: the digest's bytes. Only for values that passed isDigest. */
+export function digestBytes(d: string): Buffer {
+  return Buffer.from(d.slice(d.indexOf(':') + 1), 'hex');
+}
+
+/** The digest a stored value spells (the leaf's and every query's text form); null stays null. */
+export function digestText(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  if (Buffer.isBuffer(v)) {
+    if (v.length === 32) return `sha256:${v.toString('hex')}`;
+    if (v.length === 64) return `sha512:${v.toString('hex')}`;
+    // Not airlock's: shown for what it is, never as a digest, and it cannot match any leaf airlock wrote.
+    return `bytes:${v.toString('hex')}`;
+  }
+  return String(v);
+}
+
+/** The insert statement's parameters, in ROW_COLUMNS order, digests as their bytes. */
+export function storedValues(row: StoredRow): unknown[] {
+  return [
+    row.seq,
+    row.time,
+    row.kind,
+    row.run,
+    row.image,
+    row.digest === null ? null : digestBytes(row.digest),
+    row.subject === null ? null : digestBytes(row.subject),
+    row.release,
+    row.status,
+    row.reason,
+    row.body,
+  ];
+}
+
 export function toStoredRow(ev: LedgerEventInput, seq: number, time: string, run: string | null): StoredRow {
   const kind = String(ev.kind);
   if (!isEventKind(kind)) throw invalid(kind.slice(0, 40), 'it is not a known event kind');
@@ -95,9 +135,10 @@ export function leafObject(row: StoredRow): JsonObject {
   return { ...row, body: JSON.parse(row.body) as JsonObject };
 }
 
+/** A row as read in ROW_COLUMNS order (`raw()` statements), digests spelled as text. */
 export function rowFromRaw(raw: unknown[]): StoredRow {
   const [seq, time, kind, run, image, digest, subject, release, status, reason, body] = raw as [number, string, string, ...(string | null)[]];
-  return { seq, time, kind, run, image, digest, subject, release, status, reason, body } as StoredRow;
+  return { seq, time, kind, run, image, digest: digestText(digest), subject: digestText(subject), release, status, reason, body } as StoredRow;
 }
 
 export function toEntry(row: StoredRow): LedgerEntry {

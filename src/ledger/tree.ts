@@ -1,20 +1,33 @@
 /**
- * The Merkle tree as stored: every perfect subtree hash in `tree_nodes`. Appends read the right frontier (at most
- * log2(n) rows) inside their write transaction — never a cached copy, since another process may have appended
- * since — and insert the leaf and each node it completes.
+ * The Merkle tree as stored: one `tree` row per leaf, holding the leaf hash and then the hash of every perfect
+ * subtree that leaf completes (schema.ts, version 2). Appends read the right frontier (at most log2(n) rows)
+ * inside their write transaction — never a cached copy, since another process may have appended since — and
+ * insert one row per leaf.
  */
 import { AirlockError } from '../errors.js';
 import type { Db } from './db.js';
-import { Frontier, type SubtreeSource } from './merkle.js';
+import { Frontier, HASH_SIZE, type SubtreeSource } from './merkle.js';
+
+/** The leaf whose row holds the node at (level, index): the last leaf under it. */
+export function rowOfNode(level: number, index: number): number {
+  return (index + 1) * 2 ** level - 1;
+}
+
+/** How many hashes leaf `leaf`'s row holds: the leaf's, and one per trailing 1 bit of its index. */
+export function hashesInRow(leaf: number): number {
+  let n = 1;
+  for (let i = leaf; i % 2 === 1; i = (i - 1) / 2) n++;
+  return n;
+}
 
 export class TreeStore implements SubtreeSource {
-  private readonly getNode;
-  private readonly putNode;
+  private readonly getRow;
+  private readonly putRow;
   private readonly lastSeq;
 
   constructor(db: Db) {
-    this.getNode = db.prepare<[number, number], Buffer>('SELECT hash FROM tree_nodes WHERE level = ? AND idx = ?').pluck();
-    this.putNode = db.prepare<[number, number, Buffer]>('INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?)');
+    this.getRow = db.prepare<[number], Buffer>('SELECT nodes FROM tree WHERE leaf = ?').pluck();
+    this.putRow = db.prepare<[number, Buffer]>('INSERT INTO tree (leaf, nodes) VALUES (?, ?)');
     this.lastSeq = db.prepare<[], number>('SELECT seq FROM events ORDER BY seq DESC LIMIT 1').pluck();
   }
 
@@ -25,20 +38,22 @@ export class TreeStore implements SubtreeSource {
   }
 
   node(level: number, index: number): Buffer {
-    const h = this.getNode.get(level, index);
-    if (!h) {
+    const row = this.getRow.get(rowOfNode(level, index));
+    const at = level * HASH_SIZE;
+    if (!Buffer.isBuffer(row) || row.length < at + HASH_SIZE) {
       throw new AirlockError('LEDGER_INVALID', `The ledger's Merkle tree lacks the node at level ${level}, index ${index}; run airlock ledger verify.`, {
         details: { level, index },
       });
     }
-    return h;
+    return row.subarray(at, at + HASH_SIZE);
   }
 
   frontier(size: number): Frontier {
     return Frontier.at(size, this);
   }
 
-  insertNode(level: number, index: number, hash: Buffer): void {
-    this.putNode.run(level, index, hash);
+  /** Stores leaf `leaf`'s row: its hash and the nodes it completes, as Frontier.appendLeaf returns them. */
+  insertRow(leaf: number, nodes: Buffer): void {
+    this.putRow.run(leaf, nodes);
   }
 }

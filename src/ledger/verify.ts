@@ -12,7 +12,7 @@ import { AirlockError } from '../errors.js';
 import type { Ledger } from './ledger.js';
 import { consistencyProof, HASH_SIZE, rangeHash, verifyConsistency } from './merkle.js';
 import { MemoryTree } from './memtree.js';
-import { scanRows } from './scan.js';
+import { scanRows, type StoredTree } from './scan.js';
 import { NO_OFF_HOST_SINK } from './sinks.js';
 import { TreeStore } from './tree.js';
 import { guarded } from './db.js';
@@ -61,7 +61,8 @@ export interface LedgerVerifyResult {
 const MAX_PROBLEMS = 50;
 
 export function verifyLedger(ledger: Ledger, opts: VerifyOptions = {}): LedgerVerifyResult {
-  return guarded(ledger.path, () => verifyUnguarded(ledger, opts));
+  // One read transaction: every table is read in the same snapshot, even while a writer appends.
+  return guarded(ledger.path, () => ledger.db.transaction(() => verifyUnguarded(ledger, opts))());
 }
 
 function verifyUnguarded(ledger: Ledger, opts: VerifyOptions): LedgerVerifyResult {
@@ -77,11 +78,11 @@ function verifyUnguarded(ledger: Ledger, opts: VerifyOptions): LedgerVerifyResul
   if (integrity !== 'ok') problem({ message: `SQLite's integrity check fails (${String(integrity).slice(0, 120)}): the file is damaged.` });
 
   // 1. Every row → its leaf, compared with the leaf hash stored when it was appended.
-  const { leaves, count, firstBadSeq } = scanRows(db, problem);
+  const { leaves, count, firstBadSeq, tree } = scanRows(db, problem);
 
   // 2. The stored tree against the one rebuilt from the leaves.
   const mem = new MemoryTree(leaves, count);
-  compareStoredTree(ledger, mem, count, problem);
+  compareStoredTree(tree, mem, problem);
   const root = rangeHash(mem, 0, count);
 
   // 3. Which key checkpoints must be signed by.
@@ -128,6 +129,15 @@ function verifyUnguarded(ledger: Ledger, opts: VerifyOptions): LedgerVerifyResul
     if (cp.size <= count) {
       proof = proofFromStore(ledger, mem, cp.size, count);
       consistent = verifyConsistency(cp.size, count, cp.rootHash, root, proof);
+      if (!consistent) {
+        // A damaged stored tree (reported above) serves a bad proof; whether the entries extend the checkpoint is
+        // for the tree rebuilt from them to say.
+        const rebuilt = consistencyProof(mem, cp.size, count);
+        if (verifyConsistency(cp.size, count, cp.rootHash, root, rebuilt)) {
+          proof = rebuilt;
+          consistent = true;
+        }
+      }
       if (!consistent && problems.length === before) {
         problem({
           checkpointSize: cp.size,
@@ -215,32 +225,28 @@ function proofFromStore(ledger: Ledger, mem: MemoryTree, m: number, n: number): 
   }
 }
 
-function compareStoredTree(ledger: Ledger, mem: MemoryTree, count: number, problem: (p: VerifyProblem) => void): void {
-  const db = ledger.db;
-  const leafCount = db.prepare<[], { n: number; max: number | null }>('SELECT count(*) AS n, max(idx) AS max FROM tree_nodes WHERE level = 0').get()!;
-  if (leafCount.n !== count || (leafCount.max ?? -1) !== count - 1) {
-    problem({ message: `The tree holds ${leafCount.n} leaf hashes for ${count} entries: entries were deleted or inserted without the tree.` });
+/**
+ * The stored tree against the one rebuilt from the leaves: first whatever is wrong with its rows (scanRows read
+ * them), then each level's nodes, compared level by level and named at the first that differs.
+ */
+function compareStoredTree(stored: StoredTree, mem: MemoryTree, problem: (p: VerifyProblem) => void): void {
+  if (stored.problem !== null) {
+    problem({ message: stored.problem });
+    return;
   }
-  const stmt = db.prepare<[number], [number, Buffer]>('SELECT idx, hash FROM tree_nodes WHERE level = ? ORDER BY idx').raw(true);
-  const maxLevel = (db.prepare('SELECT max(level) FROM tree_nodes').pluck().get() as number | null) ?? 0;
-  for (let level = 1; level <= Math.max(maxLevel, mem.height - 1); level++) {
-    const width = level < mem.height ? mem.width(level) : 0;
-    let seen = 0;
-    for (const [idx, hash] of stmt.iterate(level)) {
-      if (idx >= width) {
-        problem({ message: `The tree has a node (level ${level}, index ${idx}) beyond the ledger's ${count} entries: entries were removed from its end.` });
-        break;
-      }
-      if (!Buffer.isBuffer(hash) || hash.length !== HASH_SIZE || !hash.equals(mem.node(level, idx))) {
-        problem({ message: `The stored tree node at level ${level}, index ${idx} does not match the entries under it (${idx * 2 ** level}–${(idx + 1) * 2 ** level - 1}).` });
-        return;
-      }
-      seen++;
-    }
-    if (seen < width) {
-      problem({ message: `The stored tree lacks ${width - seen} node(s) at level ${level}: it was damaged.` });
+  for (let level = 1; level < stored.levels.length; level++) {
+    const want = stored.levels[level]!;
+    const width = want.length / HASH_SIZE;
+    if (width !== mem.width(level)) {
+      problem({ message: `The stored tree has ${width} node(s) at level ${level} where the entries make ${mem.width(level)}: it was damaged.` });
       return;
     }
+    const rebuilt = mem.level(level);
+    if (want.equals(rebuilt)) continue;
+    let idx = 0;
+    while (want.subarray(idx * HASH_SIZE, (idx + 1) * HASH_SIZE).equals(rebuilt.subarray(idx * HASH_SIZE, (idx + 1) * HASH_SIZE))) idx++;
+    problem({ message: `The stored tree node at level ${level}, index ${idx} does not match the entries under it (${idx * 2 ** level}–${(idx + 1) * 2 ** level - 1}).` });
+    return;
   }
 }
 

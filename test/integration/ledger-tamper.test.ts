@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSignedCheckpoint, signCheckpoint } from '../../src/ledger/checkpoint.js';
 import { formatVerifierKey, generateSigningKey, parseVerifierKey, type VerifierKey } from '../../src/ledger/keys.js';
 import { Ledger } from '../../src/ledger/ledger.js';
-import { Frontier, leafHash } from '../../src/ledger/merkle.js';
+import { Frontier } from '../../src/ledger/merkle.js';
 import { leafText, rowFromRaw, ROW_COLUMNS } from '../../src/ledger/row.js';
 import { verifyLedger, type LedgerVerifyResult } from '../../src/ledger/verify.js';
 import { digestOf, fingerprint, ledgerSandbox, sampleEvents, tamper, type LedgerSandbox } from '../support/ledger-fixtures.js';
@@ -73,11 +73,11 @@ function rebuildAndResign(path: string): void {
   const { key } = generateSigningKey(origin);
   const rows = (db.prepare(`SELECT ${ROW_COLUMNS.join(', ')} FROM events ORDER BY seq`).raw(true).all() as unknown[][]).map(rowFromRaw);
   const sizes = db.prepare('SELECT size FROM checkpoints ORDER BY size').pluck().all() as number[];
-  db.exec('DELETE FROM tree_nodes; DELETE FROM checkpoints;');
-  const put = db.prepare('INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?)');
+  db.exec('DELETE FROM tree; DELETE FROM checkpoints;');
+  const put = db.prepare('INSERT INTO tree (leaf, nodes) VALUES (?, ?)');
   const f = Frontier.empty();
   for (const row of rows) {
-    f.push(leafHash(leafText(row)), (l, i, h) => put.run(l, i, h));
+    put.run(row.seq, f.appendLeaf(leafText(row)));
     if (sizes.includes(f.size)) {
       db.prepare('INSERT INTO checkpoints (size, time, note) VALUES (?, ?, ?)').run(f.size, new Date().toISOString(), signCheckpoint({ origin, size: f.size, rootHash: f.root() }, key));
     }
@@ -109,8 +109,15 @@ describe('ledger verify catches tampering (triggers dropped first)', () => {
     tamper(p, "UPDATE events SET status = 'verified' WHERE seq = 13");
     expectCaught(p, /^Entry 13 does not match/);
     const q = copyOf();
-    tamper(q, `UPDATE events SET digest = '${digestOf('swapped')}' WHERE seq = 3`);
-    expectCaught(q, /^Entry 3 does not match/);
+    tamper(q, `UPDATE events SET digest = unhex('${digestOf('swapped').slice(7)}') WHERE seq = 3`);
+    expectCaught(q, /^Entry 3 does not match the leaf hash recorded when it was appended/);
+  });
+
+  it('a digest rewritten in another form (same leaf text, but hidden from digest queries)', () => {
+    const p = copyOf();
+    tamper(p, 'PRAGMA ignore_check_constraints = ON', "UPDATE events SET subject = 'sha256:' || hex(subject) WHERE seq = 6", "UPDATE events SET digest = lower('sha256:' || hex(digest)) WHERE seq = 3");
+    const r = expectCaught(p, /^Entry 3 does not match what airlock stores: its digest is not held as a digest's 32 or 64 bytes/);
+    expect(r.problems[1]!.message).toMatch(/^Entry 6 does not match what airlock stores: its subject/);
   });
 
   it('a row deleted', () => {
@@ -133,7 +140,7 @@ describe('ledger verify catches tampering (triggers dropped first)', () => {
       p,
       'UPDATE events SET seq = seq + 1000000 WHERE seq >= 10',
       'UPDATE events SET seq = seq - 999999 WHERE seq >= 1000000',
-      `INSERT INTO events (seq, time, kind, image, digest, status, body) VALUES (10, '2025-01-01T00:00:00.000Z', 'verified', 'ghcr.io/evil/x', '${digestOf('evil')}', 'verified', '{}')`,
+      `INSERT INTO events (seq, time, kind, image, digest, status, body) VALUES (10, '2025-01-01T00:00:00.000Z', 'verified', 'ghcr.io/evil/x', unhex('${digestOf('evil').slice(7)}'), 'verified', '{}')`,
     );
     expectCaught(p, /^Entry 10 does not match/);
     const q = copyOf();
@@ -151,7 +158,7 @@ describe('ledger verify catches tampering (triggers dropped first)', () => {
     tamper(
       q,
       'DELETE FROM events WHERE seq >= 30',
-      'DELETE FROM tree_nodes WHERE (idx + 1) * (1 << level) > 30',
+      'DELETE FROM tree WHERE leaf >= 30',
       'DELETE FROM checkpoints WHERE size > 30',
     );
     expect(verify(q).ok).toBe(true); // internally consistent: only a kept checkpoint can tell
@@ -162,6 +169,20 @@ describe('ledger verify catches tampering (triggers dropped first)', () => {
     const p = copyOf(older);
     expect(verify(p, { pin: true }).ok).toBe(true); // a genuine older ledger, signed by the right key
     expectCaught(p, /fewer than the 40 of the checkpoint kept\.checkpoint: it was truncated or replaced by an older copy/, keptAt40);
+  });
+
+  it('the stored tree edited (an interior node, a row cut short), the entries left alone', () => {
+    const p = copyOf();
+    tamper(p, 'UPDATE tree SET nodes = unhex(hex(substr(nodes, 1, 32)) || hex(zeroblob(length(nodes) - 32))) WHERE leaf = 15');
+    const r = expectCaught(p, /^The stored tree node at level 1, index 7 does not match the entries under it \(14–15\)/);
+    expect(r.problems).toHaveLength(1); // every entry and checkpoint still matches: only the tree is named
+    const q = copyOf();
+    tamper(q, 'UPDATE tree SET nodes = substr(nodes, 1, 32) WHERE leaf = 7');
+    expectCaught(q, /^The stored tree row of entry 7 does not hold the 4 hash\(es\) it should: it was damaged/);
+    const t = copyOf();
+    tamper(t, 'DELETE FROM tree WHERE leaf = 12');
+    expectCaught(t, /^Entry 12 has no leaf in the tree/);
+    expect(verify(t).problems.map((x) => x.message)).toContain('The tree holds no leaf hash for entry 12 (the next is 13): entries were deleted or inserted without the tree.');
   });
 
   it('a checkpoint re-signed with another key', () => {

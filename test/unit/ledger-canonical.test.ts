@@ -111,6 +111,12 @@ describe('RFC 8785 canonical JSON', () => {
     expect(isCanonicalJson('{"a":1,"a":1}')).toBe(false);
   });
 
+  it('orders integer-like and __proto__ member names like any other (the fast path hands those to the serializer)', () => {
+    const parsed = JSON.parse('{"b":1,"10":2,"9":3,"__proto__":{"x":1},"01":4,"4294967295":5,"4294967294":6,"-1":7}') as object;
+    expect(canonicalize(parsed)).toBe('{"-1":7,"01":4,"10":2,"4294967294":6,"4294967295":5,"9":3,"__proto__":{"x":1},"b":1}');
+    expect(canonicalize({ a: [{ 2: 'x', 10: 'y' }] })).toBe('{"a":[{"10":"y","2":"x"}]}');
+  });
+
   // An independent implementation (the `canonicalize` package, a devDependency) as an oracle.
   const require = createRequire(import.meta.url);
   const oracle = require('canonicalize') as (v: unknown) => string;
@@ -120,6 +126,13 @@ describe('RFC 8785 canonical JSON', () => {
         expect(canonicalize(v)).toBe(oracle(v));
       }),
       { numRuns: 500 },
+    );
+    const names = fc.oneof(fc.constantFrom('0', '1', '9', '10', '01', '-1', '1.5', '4294967294', '4294967295', '__proto__', 'a'), fc.string());
+    fc.assert(
+      fc.property(fc.dictionary(names, fc.jsonValue()), (v) => {
+        expect(canonicalize(v)).toBe(oracle(v));
+      }),
+      { numRuns: 300 },
     );
   });
 });

@@ -10,8 +10,10 @@ import {
   rangeHash,
   verifyConsistency,
   verifyInclusion,
+  writeLeafHash,
   type SubtreeSource,
 } from '../../src/ledger/merkle.js';
+import { hashesInRow, rowOfNode } from '../../src/ledger/tree.js';
 import { MemoryTree } from '../../src/ledger/memtree.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -87,6 +89,26 @@ describe('RFC 6962 Merkle tree', () => {
       expect(hex(rangeHash(src, 0, n))).toBe(want);
       expect(hex(Frontier.at(n, src).root())).toBe(want);
     }
+  });
+
+  it("appendLeaf gives the ledger's tree rows: the leaf hash, then every node that leaf completes", () => {
+    const texts = Array.from({ length: 70 }, (_, i) => `{"entry":${i},"text":"é ✓ \u0000"}`);
+    const byPush = Frontier.empty();
+    const byRow = Frontier.empty();
+    for (let n = 1; n <= texts.length; n++) {
+      const want: Buffer[] = [];
+      byPush.push(leafHash(texts[n - 1]!), (_l, _i, h) => want.push(h));
+      const row = byRow.appendLeaf(texts[n - 1]!);
+      expect(hex(row), `leaf ${n - 1}`).toBe(hex(Buffer.concat(want)));
+      expect(row.length).toBe(32 * hashesInRow(n - 1));
+      expect(hex(byRow.root())).toBe(hex(byPush.root()));
+      const out = Buffer.alloc(40);
+      writeLeafHash(texts[n - 1]!, out, 8);
+      expect(hex(out.subarray(8))).toBe(hex(leafHash(texts[n - 1]!)));
+    }
+    // The row of leaf i holds node (L, j) when i = (j + 1)·2^L − 1.
+    expect([0, 1, 2, 3, 6, 7, 15, 16].map(hashesInRow)).toEqual([1, 2, 1, 3, 1, 4, 5, 1]);
+    expect(rowOfNode(3, 1)).toBe(15);
   });
 
   it('every inclusion proof verifies, and a wrong index, leaf or path does not', () => {

@@ -7,6 +7,8 @@ import { refusedEvent } from '../../src/ledger/events.js';
 import type { Ledger } from '../../src/ledger/ledger.js';
 import { leafHash, verifyInclusion } from '../../src/ledger/merkle.js';
 import { parseTimeBound } from '../../src/ledger/query.js';
+import { refusalLookup } from '../../src/ledger/refusals.js';
+import { DIGEST_RANGE_BITS } from '../../src/ledger/schema.js';
 import { canonicalLeaf, leafText, rowFromRaw, ROW_COLUMNS } from '../../src/ledger/row.js';
 import { digestOf, ledgerSandbox, sampleEvents, type LedgerSandbox } from '../support/ledger-fixtures.js';
 
@@ -66,6 +68,49 @@ describe('ledger queries', () => {
     const layer = l.story(digestOf('b1-layer-3'));
     expect(layer.events).toEqual([]);
     expect(layer.mentions.map((e) => e.kind)).toEqual(['copied-upstream']);
+  });
+
+  it('--digest probes every range of the partitioned digest indexes, newest first, and never scans', () => {
+    const s2 = ledgerSandbox();
+    const x = s2.open({ create: true });
+    try {
+      x.append(sampleEvents(8, 'r-'));
+      const d = digestOf('across');
+      // Entries far apart (ranges of 2^DIGEST_RANGE_BITS sequence numbers), written straight into the table: only
+      // the indexes are under test here, not the tree.
+      const put = x.db.prepare('INSERT INTO events (seq, time, kind, digest, subject, reason, status, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      const bytes = Buffer.from(d.slice(7), 'hex');
+      const other = Buffer.from(digestOf('other').slice(7), 'hex');
+      const span = 2 ** DIGEST_RANGE_BITS;
+      put.run(span - 1, '2025-01-01T00:00:00.000Z', 'verified', bytes, null, null, 'verified', '{}');
+      put.run(span, '2025-01-02T00:00:00.000Z', 'copied-signature', other, bytes, null, 'verified', '{}');
+      put.run(3 * span + 5, '2025-01-03T00:00:00.000Z', 'refused', bytes, null, 'NO_SIGNATURE', 'refused', '{}');
+      put.run(3 * span + 6, '2025-01-03T00:00:00.000Z', 'composed', other, other, null, 'composed', '{}');
+      expect(x.list({ digest: d }).map((e) => e.seq)).toEqual([3 * span + 5, span, span - 1]);
+      expect(x.list({ digest: d, order: 'asc', limit: 2 }).map((e) => e.seq)).toEqual([span - 1, span]);
+      expect(x.list({ digest: d, kind: 'copied-signature' }).map((e) => e.seq)).toEqual([span]);
+      expect(x.list({ digest: d, since: '2025-01-02T00:00:00.000Z' }).map((e) => e.seq)).toEqual([3 * span + 5, span]);
+      expect(x.story(d).events.map((e) => e.seq)).toEqual([span - 1, span, 3 * span + 5]);
+      expect(x.list({ digest: digestOf('r-image-1') }).map((e) => e.seq)).toEqual([1]);
+      expect(x.list({ digest: digestOf('nowhere') })).toEqual([]);
+      const refused = refusalLookup(x.db);
+      expect(refused({ digest: d, reason: 'NO_SIGNATURE', image: null, release: null })).toBe(true);
+      expect(refused({ digest: d, reason: 'OTHER', image: null, release: null })).toBe(false);
+      for (const filter of [{ digest: d }, { digest: d, kind: 'verified', image: 'x', release: 'y', status: 'verified', since: '2025-01-01' }]) {
+        const plan = x.queries.plan(filter).join('\n');
+        expect(plan).toMatch(/SEARCH events USING COVERING INDEX events_digest \(<expr>=\? AND digest=\?\)/);
+        expect(plan).toMatch(/SEARCH events USING COVERING INDEX events_subject \(<expr>=\? AND subject=\?\)/);
+        expect(plan).not.toMatch(/SCAN events/);
+      }
+      // A sequence number forged into the quadrillions: lookups stay bounded (2^16 ranges) instead of running for ever.
+      put.run(2 ** 50, '2025-01-04T00:00:00.000Z', 'verified', bytes, null, null, 'verified', '{}');
+      const t0 = performance.now();
+      expect(x.list({ digest: d, limit: 1 }).map((e) => e.seq)).toEqual([2 ** 50]);
+      expect(performance.now() - t0).toBeLessThan(5000);
+    } finally {
+      x.close();
+      s2.cleanup();
+    }
   });
 
   it('rejects unknown kinds, statuses, malformed digests and limits with one sentence', () => {

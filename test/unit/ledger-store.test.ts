@@ -83,8 +83,8 @@ describe('ledger storage', () => {
     for (const sql of [
       "UPDATE events SET body = '{}' WHERE seq = 1",
       'DELETE FROM events WHERE seq = 2',
-      'UPDATE tree_nodes SET hash = zeroblob(32)',
-      'DELETE FROM tree_nodes',
+      'UPDATE tree SET nodes = zeroblob(32)',
+      'DELETE FROM tree',
       "UPDATE meta SET value = 'x' WHERE key = 'origin'",
       'DELETE FROM meta',
     ]) {
