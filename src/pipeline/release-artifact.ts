@@ -99,7 +99,10 @@ export interface PublishedArtifact {
   status: 'published' | 'present';
 }
 
-/** Writes the plan (blobs, then the manifest and tag) and records it; present → nothing written or recorded. */
+/**
+ * Records the composed artifact, then writes it (blobs, then the manifest and tag); present → nothing written or
+ * recorded. A run killed mid-write records it again when the re-run writes it.
+ */
 export async function publishReleaseArtifact(plan: ReleaseArtifactPlan, o: { tag: string; release: string; storeOptions: StoreOptions; run: EventSink; from: string[] }): Promise<PublishedArtifact> {
   const opened = await openReference(plan.reference, { ...o.storeOptions, create: true });
   try {
@@ -111,19 +114,27 @@ export async function publishReleaseArtifact(plan: ReleaseArtifactPlan, o: { tag
         details: { check: 'trust-on-first-use', recorded: head.digest, digest: plan.digest },
       });
     }
-    const written: string[] = [];
-    for (const b of plan.blobs) {
-      if ((await repo.statBlob(b.descriptor.digest)) !== undefined) continue;
+    // The ledger says what airlock composed, and from which verified parts, before the target holds any of it.
+    const missing = [];
+    for (const b of plan.blobs) if ((await repo.statBlob(b.descriptor.digest)) === undefined) missing.push(b);
+    o.run.append([
+      composedEvent({
+        image: imageOf(opened.display),
+        digest: plan.digest,
+        release: o.release,
+        tag: o.tag,
+        what: 'release artifact of the verified files, checksums and signature bundle',
+        target: opened.display,
+        from: o.from,
+        written: [...missing.map((b) => b.descriptor.digest), plan.digest],
+      }),
+    ]);
+    for (const b of missing) {
       // putBlob hashes as it streams and commits only a match: a file changed on disk since its check is refused.
-      await repo.putBlob(b.descriptor, b.source.kind === 'bytes' ? bytesOf(b.source.bytes) : createReadStream(b.source.path));
-      written.push(b.descriptor.digest);
+      await repo.putBlob(b.descriptor, b.source.kind === 'bytes' ? bytesOf(b.source.bytes) : createReadStream(b.source.path), { knownAbsent: true });
     }
     await repo.putManifest(plan.manifest, MediaTypes.ociManifest, o.tag);
-    written.push(plan.digest);
     await opened.store.close();
-    o.run.append([
-      composedEvent({ image: imageOf(opened.display), digest: plan.digest, release: o.release, tag: o.tag, what: 'release artifact of the verified files, checksums and signature bundle', target: opened.display, from: o.from, written }),
-    ]);
     return { reference: opened.display, digest: plan.digest, status: 'published' };
   } finally {
     await opened.store.close().catch(() => undefined);
