@@ -5,7 +5,7 @@
  */
 import type { Digest } from '../oci/digest.js';
 import type { SignatureFormat } from '../signatures/types.js';
-import type { CheckName, SignatureFailure, SignatureVerdict } from '../verify/index.js';
+import type { CheckName, SignatureVerdict } from '../verify/index.js';
 
 export interface SignatureSummary {
   format: SignatureFormat;
@@ -26,16 +26,6 @@ export interface SignatureSummary {
   checks: CheckName[];
 }
 
-export interface FailureSummary {
-  format: SignatureFormat;
-  manifest: Digest;
-  layer: Digest;
-  index: number;
-  tag?: string;
-  check: string;
-  code: string;
-  message: string;
-}
 
 export function summarizeSignature(v: SignatureVerdict): SignatureSummary {
   const s = v.verdict.signer;
@@ -57,18 +47,8 @@ export function summarizeSignature(v: SignatureVerdict): SignatureSummary {
   };
 }
 
-export function summarizeFailure(f: SignatureFailure): FailureSummary {
-  return {
-    format: f.format,
-    manifest: f.location.manifest.digest,
-    layer: f.location.layer.digest,
-    index: f.location.index,
-    ...(f.location.tag ? { tag: f.location.tag } : {}),
-    check: f.check,
-    code: f.code,
-    message: f.message,
-  };
-}
+// One definition for the CLI and the errors src/verify raises.
+export { summarizeFailure, type FailureSummary } from '../verify/image-types.js';
 
 /** Human name of a format, as `verify image` prints it. */
 export function formatName(f: SignatureFormat): string {

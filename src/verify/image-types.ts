@@ -60,3 +60,28 @@ export interface ImageCheckResult {
   readonly verified: SignatureVerdict[];
   readonly failed: SignatureFailure[];
 }
+
+/** A refused signature as plain data: where it was and which check refused it (for --json and the ledger). */
+export interface FailureSummary {
+  format: SignatureFormat;
+  manifest: Digest;
+  layer: Digest;
+  index: number;
+  tag?: string;
+  check: string;
+  code: string;
+  message: string;
+}
+
+export function summarizeFailure(f: SignatureFailure): FailureSummary {
+  return {
+    format: f.format,
+    manifest: f.location.manifest.digest,
+    layer: f.location.layer.digest,
+    index: f.location.index,
+    ...(f.location.tag ? { tag: f.location.tag } : {}),
+    check: f.check,
+    code: f.code,
+    message: f.message,
+  };
+}

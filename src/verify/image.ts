@@ -13,7 +13,7 @@ import type { FoundSignatures, LegacyAttestationLayer, LegacySignatureLayer, Ref
 import type { TrustAnchor } from '../trust/anchor.js';
 import type { CheckName } from './checks.js';
 import { checkImageAttestation, checkImageSignature, firstAccepting, toFailure } from './image-checks.js';
-import type { AttestationRule, AttestationVerification, ImageCheckResult, ImageVerification, SignatureFailure } from './image-types.js';
+import { summarizeFailure, type AttestationRule, type AttestationVerification, type ImageCheckResult, type ImageVerification } from './image-types.js';
 import type { Policy } from './policy.js';
 import { COSIGN_SIGN_PREDICATE_TYPE } from './predicate-types.js';
 import { sealVerifiedDigest } from './verdict.js';
@@ -71,16 +71,7 @@ export function runImageAttestationChecks(found: FoundSignatures, digest: Digest
 
 function noneVerified(what: 'signature' | 'attestation', found: FoundSignatures, r: ImageCheckResult): AirlockError {
   const first = r.failed[0];
-  const failures = r.failed.map((f: SignatureFailure) => ({
-    format: f.format,
-    manifest: f.location.manifest.digest,
-    layer: f.location.layer.digest,
-    index: f.location.index,
-    ...(f.location.tag ? { tag: f.location.tag } : {}),
-    check: f.check,
-    code: f.code,
-    message: f.message,
-  }));
+  const failures = r.failed.map(summarizeFailure);
   return new AirlockError(
     'VERIFY_FAILED',
     `None of the ${r.candidates} ${what}${r.candidates === 1 ? '' : 's'} of ${found.repository}@${found.digest} verified; the first: ${first ? lower(first.message) : 'no reason recorded'}`,
