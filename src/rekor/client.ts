@@ -3,6 +3,7 @@
  * of entries and in response sizes (anyone can log entries for a hash, so a search can return any number of them).
  * It fetches and parses; it never decides whether an entry is trustworthy (src/verify does).
  */
+import { isLoopbackHost } from '../loopback.js';
 import { AirlockError, messageOf } from '../errors.js';
 import { debug, type Logger } from '../log.js';
 import { toRekorEntries, type RekorEntry } from './entry.js';
@@ -28,10 +29,6 @@ export interface EntriesForHash {
   found: number;
 }
 
-function isLoopback(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127(?:\.\d{1,3}){3}$/.test(h);
-}
 
 /** Parses `--rekor-url`: https anywhere, plain http only to a loopback address (a test or local Rekor). */
 export function toRekorBaseUrl(input: string): URL {
@@ -44,7 +41,7 @@ export function toRekorBaseUrl(input: string): URL {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new AirlockError('BAD_INPUT', `--rekor-url must be an https URL, not ${url.protocol}.`);
   }
-  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
     throw new AirlockError('INSECURE_REFUSED', `Refusing plain http to Rekor at ${url.host}: use https (plain http is allowed only to loopback addresses).`);
   }
   url.pathname = url.pathname.replace(/\/+$/, '');

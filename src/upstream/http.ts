@@ -3,21 +3,14 @@
  * and GitHub's rate-limit answers. Plain http carries the token and content unprotected, so it is allowed only to
  * loopback addresses (the test fake and a local demo); every URL is checked before any connection is made.
  */
-import { isIP } from 'node:net';
+import { isLoopbackHost } from '../loopback.js';
 import { AirlockError, messageOf } from '../errors.js';
 import { safeDetail, shown, upstreamError } from './refusal.js';
 
 export const USER_AGENT = 'airlock (+https://github.com/fluxcd/flux2 mirror)';
 export const MAX_REDIRECTS = 5;
 
-/** `localhost`, 127.0.0.0/8 and ::1 (also as IPv4-mapped); other names could resolve anywhere. */
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
-  if (h === 'localhost') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (isIP(h) === 6) return h === '::1' || /^::ffff:(127\.|7f[0-9a-f]{2}:)/.test(h);
-  return false;
-}
+export { isLoopbackHost } from '../loopback.js';
 
 /** https anywhere; http only to loopback. */
 export function isAllowedScheme(url: URL): boolean {
