@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
@@ -24,28 +24,33 @@ interface Writer {
   child: ChildProcess;
   lines: { tag: string; seqs: number[] }[];
   done: Promise<number | null>;
+  ready: Promise<void>;
   stderr: () => string;
 }
 
-function writer(tag: string, count: number, batch = 1, every = 50): Writer {
+function writer(tag: string, count: number, batch = 1, every = 50, gate?: string): Writer {
   const child = spawn(process.execPath, [WRITER, sb.ledgerPath, tag, String(count), String(batch), String(every)], {
-    env: { ...process.env, ...sb.env },
+    env: { ...process.env, ...sb.env, ...(gate ? { AIRLOCK_TEST_START_GATE: gate } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Writer['lines'] = [];
+  let readied: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (readied = resolve));
   let buf = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => {
     buf += d.toString();
     let i: number;
     while ((i = buf.indexOf('\n')) >= 0) {
-      lines.push(JSON.parse(buf.slice(0, i)) as Writer['lines'][number]);
+      const line = JSON.parse(buf.slice(0, i)) as Writer['lines'][number] | { ready: true };
+      if ('ready' in line) readied();
+      else lines.push(line);
       buf = buf.slice(i + 1);
     }
   });
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, lines, done, stderr: () => err };
+  return { child, lines, done, ready, stderr: () => err };
 }
 
 function verifyFile(): ReturnType<typeof verifyLedger> {
@@ -60,8 +65,12 @@ function verifyFile(): ReturnType<typeof verifyLedger> {
 describe('ledger under concurrent and interrupted writers', { timeout: 180_000 }, () => {
   it('two processes appending 500 events each at once: no corruption, no gap, and it verifies', async () => {
     sb.open({ create: true }).close();
-    const a = writer('alpha', 500);
-    const b = writer('beta', 500);
+    // Both writers open the ledger, then start together (a start gate), so their appends overlap for real.
+    const gate = join(sb.root, 'start-gate');
+    const a = writer('alpha', 500, 1, 50, gate);
+    const b = writer('beta', 500, 1, 50, gate);
+    await Promise.race([Promise.all([a.ready, b.ready]), Promise.all([a.done, b.done])]);
+    writeFileSync(gate, '');
     const codes = await Promise.all([a.done, b.done]);
     expect(codes, a.stderr() + b.stderr()).toEqual([0, 0]);
     const seqsA = a.lines.flatMap((x) => x.seqs);

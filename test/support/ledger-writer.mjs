@@ -1,4 +1,4 @@
-/* global process */
+/* global process, setTimeout */
 // A separate process that appends to a ledger, for the concurrency and crash tests. Runs the built code (dist/),
 // as the CLI does. Usage: node ledger-writer.mjs LEDGER TAG COUNT [BATCH] [CHECKPOINT_EVERY]
 //   COUNT 0 = forever (until killed). Prints one JSON line per committed batch: {"tag":…, "seqs":[…]}.
@@ -14,6 +14,14 @@ const every = Number(everyArg);
 const digest = (s) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
 
 const ledger = Ledger.open(path, { create: true, key: (origin) => defaultKeyPath(origin) });
+// With AIRLOCK_TEST_START_GATE set, say "ready" and wait for that file, so two writers really overlap even on a
+// loaded machine (the concurrency test asserts their appends interleave).
+const gate = process.env.AIRLOCK_TEST_START_GATE;
+if (gate) {
+  const { existsSync } = await import('node:fs');
+  process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+  for (let i = 0; i < 6000 && !existsSync(gate); i++) await new Promise((r) => setTimeout(r, 5));
+}
 let written = 0;
 for (let i = 0; count === 0 || written < count; i++) {
   const events = [];
