@@ -213,7 +213,11 @@ export function kyvernoPolicies(input: KyvernoInput): KyvernoOutput {
             {
               name: 'airlock',
               cosign: {
-                keyless: { identities: [{ ...subjectOf(id), ...issuerOf(id) }], roots: t.roots },
+                keyless: {
+                  identities: [{ ...subjectOf(id), ...issuerOf(id) }],
+                  ...(Object.keys(ext).length > 0 ? { additionalExtensions: ext } : {}),
+                  roots: t.roots,
+                },
                 ctlog: { url: rekorUrl(t), rekorPubKey: t.rekor.pem, ctLogPubKey: t.ctlog.pem, insecureIgnoreTlog: false, insecureIgnoreSCT: false },
                 trustedRoot: { value: Buffer.from(trust.bytes).toString('utf8') },
               },
@@ -237,10 +241,11 @@ export function kyvernoPolicies(input: KyvernoInput): KyvernoOutput {
           'ctlog keys are the entries of it that vouched for this image.',
           ...(unbound.length > 0
             ? [
-                `NOT expressible here: this kind's keyless identities have only subject and issuer, and Kyverno does not`,
-                `enforce keyless.additionalExtensions for it (kyverno/kyverno#15809), so ${unbound.join(', ')} is not bound;`,
-                `the anchored subject still names the shared signing workflow. Apply the ClusterPolicy too, or rely on the`,
-                `digest pin of airlock flux install-args, for the repository/ref binding.`,
+                `keyless.additionalExtensions binds ${unbound.join(', ')} (the legacy OIDs .5/.6, as in the`,
+                'ClusterPolicy). CAUTION: the CRD accepts the field, but Kyverno enforces it for this kind only from',
+                'kyverno/kyverno#16008 on (kyverno/kyverno#15809); an older Kyverno ignores it silently and checks only the',
+                'anchored subject — the SHARED signing workflow — and the issuer: there apply the ClusterPolicy too, and pin the',
+                'digests with `airlock flux install-args`.',
               ]
             : []),
           'Kyverno initialises its TUF client for every keyless attestor of this kind even when the trust material is',
