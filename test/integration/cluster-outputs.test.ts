@@ -10,7 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -59,7 +59,12 @@ function imagesIn(docs: Obj[]): string[] {
   const out: string[] = [];
   const walk = (v: unknown): void => {
     if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) k === 'image' && typeof x === 'string' ? out.push(x) : walk(x);
+    else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'image' && typeof x === 'string') out.push(x);
+        else walk(x);
+      }
+    }
   };
   walk(docs);
   return out;
@@ -231,6 +236,31 @@ describe('cluster outputs on the demo mirror (oci:)', () => {
     const noRegistry = await runCli(['flux', 'install-args', '--components', COMPONENTS], { env, cwd: dir });
     expect(noRegistry.code).toBe(2);
     expect(noRegistry.stderr).toContain('is an OCI layout, which a cluster cannot pull from; pass --registry');
+  });
+
+  it('pins the digest the LEDGER recorded, not what a moved tag in the mirror now says', async () => {
+    // The attack: someone with write access to the mirror points source-controller:v1.9.4 at other content that
+    // is also in the repository (here its own signature manifest). Reading the tag would pin that.
+    const indexPath = join(dir, 'mirror', 'source-controller', 'index.json');
+    const original = readFileSync(indexPath, 'utf8');
+    const index = JSON.parse(original) as { manifests: { digest: string; size: number; mediaType: string; annotations?: Record<string, string> }[] };
+    const REF = 'org.opencontainers.image.ref.name';
+    const tagged = index.manifests.find((m) => m.annotations?.[REF] === 'v1.9.4')!;
+    const other = index.manifests.find((m) => m.annotations?.[REF]?.endsWith('.sig'))!;
+    tagged.annotations![REF] = 'moved-away';
+    index.manifests.push({ ...other, annotations: { [REF]: 'v1.9.4' } });
+    writeFileSync(indexPath, JSON.stringify(index));
+    try {
+      const recorded = (await ledgerDigests(dir)).get('source-controller')!;
+      expect(recorded).toBe(tagged.digest);
+      const r = await runCli(['flux', 'install-args', '--registry', registry, '--components', COMPONENTS, '--json'], { env, cwd: dir });
+      expect(r.code).toBe(0);
+      const images = (JSON.parse(r.stdout) as { images: { name: string; digest: string }[] }).images;
+      expect(images.find((i) => i.name === 'source-controller')!.digest).toBe(recorded);
+      expect(images.map((i) => i.digest)).not.toContain(other.digest);
+    } finally {
+      writeFileSync(indexPath, original);
+    }
   });
 
   it('a digest the ledger recorded but the mirror lost is refused (--check-mirror)', async () => {
