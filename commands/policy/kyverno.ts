@@ -2,7 +2,7 @@ import { writeFile, rename } from 'node:fs/promises';
 import { dirname, join, basename, resolve } from 'node:path';
 import { Flags } from '@oclif/core';
 import { kyvernoPolicies, type KyvernoOutput, type PolicyKind } from '../../src/cluster/kyverno.js';
-import { clusterFlags, clusterInputs, clusterTrust } from '../../src/cli/cluster-flags.js';
+import { clusterFlags, clusterInputs, clusterTrust, trustedRootFlag } from '../../src/cli/cluster-flags.js';
 import { AirlockCommand } from '../../src/cli/command.js';
 
 export type PolicyKyvernoResult = Omit<KyvernoOutput, 'documents'> & { release: string; registry: string; out: string | null };
@@ -21,6 +21,7 @@ export default class PolicyKyverno extends AirlockCommand<PolicyKyvernoResult> {
   ];
   static override flags = {
     ...clusterFlags,
+    ...trustedRootFlag,
     kind: Flags.string({ options: ['clusterpolicy', 'imagevalidatingpolicy', 'both'], default: 'both', description: 'which policy kind(s) to write' }),
     out: Flags.string({ description: 'write the YAML to this file instead of stdout' }),
   };

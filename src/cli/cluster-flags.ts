@@ -16,7 +16,6 @@ export const clusterFlags = {
   registry: Flags.string({
     description: 'the registry prefix the cluster pulls the mirror from (default: the target, when it is a registry; required for an oci: target)',
   }),
-  'trusted-root': Flags.string({ description: 'the trusted_root.json the sync verified with (default: the config’s, else the saved or embedded root; never fetched)' }),
   components: Flags.string({ multiple: true, description: 'Flux controllers to cover (comma-separated or repeated; default: every controller of the release)' }),
   'check-mirror': Flags.boolean({ default: true, allowNo: true, description: 'look every verified digest up in the mirror (default on)' }),
 };
@@ -48,6 +47,10 @@ function registryOf(target: string, flag: string | undefined): string {
   }
   return value;
 }
+
+export const trustedRootFlag = {
+  'trusted-root': Flags.string({ description: 'the trusted_root.json the sync verified with (default: the config’s, else the saved or embedded root; never fetched)' }),
+};
 
 /** The trust root the policy's keys come from: the configured file, else the saved or embedded root. No network. */
 export function clusterTrust(config: SyncConfig, flag: string | undefined): TrustAnchor {
