@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { MirroredImage, MirroredRelease } from '../../src/cluster/mirrored-release.js';
 import { kyvernoPolicies } from '../../src/cluster/kyverno.js';
 import { pemOf } from '../../src/cluster/trust-material.js';
+import type { Digest } from '../../src/oci/digest.js';
 import type { TrustAnchor } from '../../src/trust/index.js';
 import { GITHUB_ACTIONS_ISSUER } from '../../src/upstream/profile.js';
 
@@ -54,7 +55,7 @@ function controller(name: string, tag: string, over: Partial<MirroredImage> = {}
     tag,
     source: 'install-manifest',
     target: `oci:/m/${name}:${tag}`,
-    digest: `sha256:${'1'.repeat(64)}`,
+    digest: `sha256:${'1'.repeat(64)}` as Digest,
     identities: [gha],
     verifiedIdentities: [gha],
     signatures: [{ ...SIGNED, extensions: { githubWorkflowRepository: `fluxcd/${name}`, githubWorkflowRef: `refs/tags/${tag}` } }],
@@ -64,7 +65,7 @@ function controller(name: string, tag: string, over: Partial<MirroredImage> = {}
 }
 
 function release(images: MirroredImage[]): MirroredRelease {
-  return { release: 'v2.9.4', target: 'oci:/m', artifact: { reference: 'oci:/m/flux-release:v2.9.4', digest: `sha256:${'2'.repeat(64)}` }, installYaml: undefined, images, ignored: [] };
+  return { release: 'v2.9.4', target: 'oci:/m', artifact: { reference: 'oci:/m/flux-release:v2.9.4', digest: `sha256:${'2'.repeat(64)}` as Digest }, installYaml: undefined, images, ignored: [] };
 }
 
 function keylessOf(docs: Obj[], rule: number): Obj {
