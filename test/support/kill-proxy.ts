@@ -34,6 +34,10 @@ export interface KillProxy {
   decide: ((req: { method: string; path: string; contentLength: number | undefined }) => KillAction) | undefined;
   /** Called at the kill point; must resolve once the process is dead. */
   kill: (() => Promise<void>) | undefined;
+  /** While set, every request waits for it before being forwarded (a gate the test opens). */
+  gate: Promise<void> | undefined;
+  /** Called with each request as it arrives, before the gate. */
+  onRequest: ((req: SeenRequest) => void) | undefined;
   /** Set once a kill happened (and what it was). */
   killedAt: { method: string; path: string; bytes?: number } | undefined;
   stop(): Promise<void>;
@@ -47,6 +51,8 @@ export async function startKillProxy(upstreamUrl: string): Promise<KillProxy> {
     requests: [],
     decide: undefined,
     kill: undefined,
+    gate: undefined,
+    onRequest: undefined,
     killedAt: undefined,
     stop: async () => {
       for (const s of sockets) s.destroy();
@@ -62,11 +68,18 @@ export async function startKillProxy(upstreamUrl: string): Promise<KillProxy> {
   };
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const method = req.method ?? 'GET';
-    const path = req.url ?? '/';
-    const cl = req.headers['content-length'];
-    const seen: SeenRequest = { method, path, status: undefined, bodyBytes: 0, killed: false };
+    const seen: SeenRequest = { method: req.method ?? 'GET', path: req.url ?? '/', status: undefined, bodyBytes: 0, killed: false };
     proxy.requests.push(seen);
+    proxy.onRequest?.(seen);
+    if (proxy.gate) {
+      req.pause();
+      void proxy.gate.then(() => forward(req, res, seen));
+    } else forward(req, res, seen);
+  });
+
+  const forward = (req: IncomingMessage, res: ServerResponse, seen: SeenRequest): void => {
+    const { method, path } = seen;
+    const cl = req.headers['content-length'];
     const action = proxy.kill ? proxy.decide?.({ method, path, contentLength: cl === undefined ? undefined : Number(cl) }) : undefined;
     const up = httpRequest({ host: upstream.hostname, port: upstream.port, method, path, headers: req.headers }, (upRes) => {
       seen.status = upRes.statusCode;
@@ -111,7 +124,7 @@ export async function startKillProxy(upstreamUrl: string): Promise<KillProxy> {
       seen.bodyBytes += chunk.length;
     });
     req.pipe(up);
-  });
+  };
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.once('close', () => sockets.delete(s));

@@ -67,12 +67,12 @@ export function syncHome(dir: string): SyncHome {
   return { dir, config, ledgerPath: join(dir, 'etc', 'airlock.db'), env: { ...CLI_DEFAULT_ENV, XDG_CONFIG_HOME: join(dir, 'config'), XDG_STATE_HOME: join(dir, 'state'), XDG_CACHE_HOME: join(dir, 'cache') } };
 }
 
-export function syncArgs(up: Upstream, home: SyncHome, targetHost: string): string[] {
+export function syncArgs(up: Upstream, home: SyncHome, targetHost: string, sourceHost: string = up.src.host): string[] {
   return [
     'sync',
     '--config', home.config,
     '--github-api', up.github.apiBase,
-    '--source', `${up.src.host}/fluxcd`,
+    '--source', `${sourceHost}/fluxcd`,
     '--trusted-root', up.kit.trustedRootPath,
     '--rekor-url', up.kit.rekorUrl,
     '--release', RELEASE,
