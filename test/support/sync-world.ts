@@ -194,6 +194,15 @@ export function readLedger(path: string): LedgerEntry[] {
   }
 }
 
+export function latestCheckpoint(path: string): { size: number; note: string } | undefined {
+  const ledger = Ledger.open(path, { readOnly: true });
+  try {
+    return ledger.latestCheckpoint();
+  } finally {
+    ledger.close();
+  }
+}
+
 /** An event as two runs can agree on it: no time, run, sequence number or body. */
 export function eventKey(e: LedgerEntry): string {
   return JSON.stringify([e.kind, e.image, e.digest, e.subject, e.release, e.status]);
