@@ -11,7 +11,7 @@
  * Then a plain re-run must complete, and target and ledger must be those of an uninterrupted run into a fresh
  * registry and ledger; the re-run re-sends no blob the target holds and trusts nothing it did not verify itself.
  *
- * The seed is `SEED` or random, and printed; `SOAK=1` runs 50 random points instead of one of each kind.
+ * The seed is `SEED` or random, and printed; `SOAK=1` runs 50 random points (`SOAK=N`: N) instead of one of each kind.
  */
 import { mkdtempSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -25,8 +25,9 @@ import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { eventKey, latestCheckpoint, multiset, readLedger, snapshotTarget, spawnCli, startUpstream, syncArgs, syncHome, type TargetSnapshot, type Upstream } from '../support/sync-world.js';
 
 const SEED = process.env.SEED !== undefined ? Number(process.env.SEED) : Math.floor(Math.random() * 2 ** 31);
-const SOAK = process.env.SOAK === '1';
-console.log(`sync-crash: SEED=${SEED}${SOAK ? ' SOAK=1' : ''} (re-run with SEED=${SEED} to repeat)`);
+/** SOAK=1: 50 random kill points; SOAK=N (N > 1): N of them. */
+const SOAK = process.env.SOAK === undefined || process.env.SOAK === '0' ? 0 : process.env.SOAK === '1' ? 50 : Number(process.env.SOAK);
+console.log(`sync-crash: SEED=${SEED}${SOAK ? ` SOAK=${SOAK}` : ''} (re-run with SEED=${SEED} to repeat)`);
 
 /** mulberry32: a small seeded PRNG, so a failing seed replays the same kill points. */
 function prng(seed: number): () => number {
@@ -269,8 +270,8 @@ describe('airlock sync killed at a named point, then run again', () => {
       }, 120_000);
     }
   } else {
-    it('SOAK: 50 random kill points', async () => {
-      for (let i = 0; i < 50; i++) await crashAndResume(pickPoint(100 + i), 100 + i);
+    it(`SOAK: ${SOAK} random kill points`, async () => {
+      for (let i = 0; i < SOAK; i++) await crashAndResume(pickPoint(100 + i), 100 + i);
     }, 3_600_000);
   }
 });
