@@ -50,12 +50,18 @@ export class LedgerRun {
 
   /**
    * Ends the run: when it appended anything, records run-finished and writes (and publishes) a checkpoint;
-   * otherwise writes nothing and returns null.
+   * otherwise writes nothing and returns null — unless entries of an earlier, killed run are not covered by any
+   * checkpoint yet: then those are checkpointed (and published).
    */
   async finish(result: { outcome: 'ok' | 'refusals' | 'failed'; counts: Record<string, number> }): Promise<CheckpointOutcome | null> {
     if (this.finished) throw new Error('this ledger run is already finished');
     this.finished = true;
-    if (this.appended === 0) return null;
+    if (this.appended === 0) {
+      // A run killed after its last append left entries no checkpoint covers, and the run that found nothing new to
+      // do is the next chance to sign them: a checkpoint is written only then (otherwise nothing is).
+      const pending = await this.writer.checkpoint();
+      return pending?.created ? pending : null;
+    }
     const durationMs = Date.now() - Date.parse(this.startedAt);
     this.writer.write([runFinished({ ...result, durationMs })], this.id, () => []);
     this.appended++;

@@ -10,7 +10,7 @@ import { copyReferences, type CopyCommandResult, type SourceAuthorization } from
 import { authorizeImageCopy, type CopyVerification } from '../image/authorize.js';
 import type { ImagePolicies } from '../image/policies.js';
 import type { JsonObject } from '../ledger/canonical.js';
-import { copiedUpstreamEvent, verifiedEvent, type LedgerEntry } from '../ledger/events.js';
+import { composedEvent, copiedSignatureEvent, copiedUpstreamEvent, verifiedEvent, type LedgerEntry } from '../ledger/events.js';
 import type { LedgerFilter } from '../ledger/query.js';
 import type { Digest } from '../oci/digest.js';
 import type { StoreOptions } from '../store/options.js';
@@ -110,10 +110,23 @@ export async function syncImage(plan: ImagePlan, o: SyncImageOptions): Promise<C
       copiedUpstreamEvent({ image, digest: result.digest, tag: plan.image.tag, source: result.source, target: result.target, written: [] }),
     ]);
   }
+  // A run killed after writing a signature object but before recording it leaves it in the target unrecorded; the
+  // copy that resumes finds it present and writes (so records) nothing for it. Each signature object carried by
+  // this verification is accounted for once: recorded now, with nothing written, if the ledger has no event for it.
+  if (verified?.report) {
+    const events = verified.report.carried
+      .filter((c) => !wasCopied(o.ledgerList, c.digest, result.target, c.composed ? 'composed' : 'copied-signature'))
+      .map((c) =>
+        c.composed
+          ? composedEvent({ image, digest: c.digest, subject: result.digest, tag: c.tag ?? null, what: `${c.kind} manifest holding only the ${c.layers} verified of ${c.ofLayers} layers`, target: result.target, from: [c.sourceDigest], written: [] })
+          : copiedSignatureEvent({ image, digest: c.digest, tag: c.tag ?? null, signs: result.digest, artifact: c.kind, source: result.source, target: result.target, written: [] }),
+      );
+    if (events.length > 0) o.run.append(events);
+  }
   return { ...result, reconciled };
 }
 
-/** Whether the ledger holds a copied event of this digest into this target. */
-function wasCopied(list: (f: LedgerFilter) => LedgerEntry[], digest: string, target: string): boolean {
-  return list({ digest, kind: 'copied-upstream', limit: 100_000 }).some((e) => e.body.target === target);
+/** Whether the ledger holds a copied (or composed) event of this digest into this target. */
+function wasCopied(list: (f: LedgerFilter) => LedgerEntry[], digest: string, target: string, kind: 'copied-upstream' | 'copied-signature' | 'composed' = 'copied-upstream'): boolean {
+  return list({ digest, kind, limit: 100_000 }).some((e) => e.digest === digest && e.body.target === target);
 }

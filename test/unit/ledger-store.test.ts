@@ -132,6 +132,27 @@ describe('ledger storage', () => {
     expect(existsSync(`${sb.ledgerPath}-wal`) ? statSync(`${sb.ledgerPath}-wal`).size : 0).toBe(0);
   });
 
+  it('a run that records nothing still signs what a killed run appended and no checkpoint covers', async () => {
+    const l = sb.open({ create: true });
+    const killed = l.startRun({ command: 'sync', toolVersion: '0.1.0' });
+    killed.append(sampleEvents(2)); // …and the process dies: no run-finished, no checkpoint
+    l.close();
+    const w = sb.open();
+    expect(w.latestCheckpoint()).toBeUndefined();
+    const run = w.startRun({ command: 'sync', toolVersion: '0.1.0' });
+    const outcome = await run.finish({ outcome: 'ok', counts: {} });
+    expect(outcome?.created).toBe(true);
+    expect(outcome?.checkpoint.size).toBe(3); // run-started + 2: nothing of the second run itself
+    expect(w.size()).toBe(3);
+    w.close();
+    // Covered now: the next run with nothing to record is a no-op again.
+    const before = fingerprint(sb.ledgerPath);
+    const w2 = sb.open();
+    expect(await w2.startRun({ command: 'sync', toolVersion: '0.1.0' }).finish({ outcome: 'ok', counts: {} })).toBeNull();
+    w2.close();
+    expect(fingerprint(sb.ledgerPath)).toEqual(before);
+  });
+
   it('records a run: run-started lazily with the first event, run-finished and a checkpoint at the end', async () => {
     const l = sb.open({ create: true });
     const run = l.startRun({ command: 'sync', toolVersion: '0.1.0', configDigest: digestOf('config') });
