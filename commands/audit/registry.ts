@@ -17,6 +17,7 @@ export default class AuditRegistry extends AirlockCommand<AuditResult> {
   static override flags = {
     ...ledgerFlags,
     target: Flags.string({ description: 'the mirror to audit: a registry prefix such as registry.internal/fluxcd, or oci:DIR (default: the config’s target)' }),
+    'recorded-as': Flags.string({ description: 'where the ledger recorded this target, when it has moved since (e.g. a layout carried across the air gap): oci:OLD_DIR or an old registry prefix' }),
     verify: Flags.boolean({ description: 're-verify every mirrored image’s signatures in the target against the trust root', default: false }),
     'trusted-root': Flags.string({ description: 'the trusted_root.json for --verify (default: the config’s, else the embedded or last updated root)' }),
     'public-key': Flags.string({ description: 'the ledger key you pinned, for the checkpoints (default: the key file, else the ledger’s record)' }),
@@ -28,7 +29,7 @@ export default class AuditRegistry extends AirlockCommand<AuditResult> {
       config: flags.config,
       flags: { ...(flags.target !== undefined ? { target: flags.target } : {}), ...(flags['trusted-root'] !== undefined ? { trustedRoot: flags['trusted-root'] } : {}) },
     });
-    const result = await runAudit({ config, ledger: ledgerSettingsFromFlags(flags), verify: flags.verify, publicKeyFile: flags['public-key'], logger: this.logger() });
+    const result = await runAudit({ config, ledger: ledgerSettingsFromFlags(flags), verify: flags.verify, recordedAs: flags['recorded-as'], publicKeyFile: flags['public-key'], logger: this.logger() });
     if (!this.jsonEnabled()) this.say(renderAudit(result));
     if (result.errors > 0) {
       throw new AirlockError('AUDIT_FINDINGS', auditTargetSummary(result), { details: { result } });

@@ -58,6 +58,8 @@ export interface AuditOptions {
   /** The target as given (for the report). */
   target: string;
   scope: AuditScope;
+  /** Where the ledger recorded this target, when it has moved since (a layout carried elsewhere); default `scope`. */
+  recordedScope?: AuditScope | undefined;
   ledger: Ledger;
   /** The key checkpoints must be signed with (pinned, else the key file's, else the ledger's own). */
   checkpointKey: VerifierKey;
@@ -74,16 +76,30 @@ interface RepoInTarget {
   display: string;
 }
 
+/** A repository's key under a scope: `registry/name` or `oci:ROOT/name`. */
+function keyIn(scope: AuditScope, name: string): string {
+  if (scope.kind === 'registry') return `${scope.registry}/${name}`;
+  return name === '' ? `oci:${scope.root}` : `oci:${scope.root}/${name}`;
+}
+
+/** The part of a registry repository below the scope's prefix (`fluxcd/x` under `fluxcd` → `x`). */
+function below(scope: AuditScope, name: string): string {
+  if (scope.kind !== 'registry' || scope.prefix === '') return name;
+  return name === scope.prefix ? '' : name.slice(scope.prefix.length + 1);
+}
+
+function above(scope: AuditScope, rel: string): string {
+  if (scope.kind !== 'registry' || scope.prefix === '') return rel;
+  return rel === '' ? scope.prefix : `${scope.prefix}/${rel}`;
+}
+
 function reposInTarget(o: AuditOptions, names: readonly string[]): RepoInTarget[] {
   const out: RepoInTarget[] = [];
+  const recorded = o.recordedScope ?? o.scope;
   for (const name of names) {
-    if (o.scope.kind === 'registry') {
-      const key = `${o.scope.registry}/${name}`;
-      if (inScope(o.scope, key)) out.push({ name, key, display: key });
-    } else {
-      const key = name === '' ? `oci:${o.scope.root}` : `oci:${o.scope.root}/${name}`;
-      out.push({ name, key, display: key });
-    }
+    const display = keyIn(o.scope, name);
+    if (!inScope(o.scope, display)) continue;
+    out.push({ name, key: keyIn(recorded, above(recorded, below(o.scope, name))), display });
   }
   return out;
 }
@@ -92,6 +108,7 @@ function isCheckpointRepository(name: string): boolean {
   return name === CHECKPOINT_REPOSITORY || name.endsWith(`/${CHECKPOINT_REPOSITORY}`);
 }
 
+const SIGNATURE_TAG = /^sha256-[0-9a-f]{64}(\.(sig|att|sbom))?$/;
 const short = (d: string | null | undefined): string => (d ? d.slice(0, 19) : '?');
 
 /** Walks a graph from its root; returns what is missing (first few) and how many objects were checked. */
@@ -136,7 +153,7 @@ class GraphWalker {
 }
 
 export async function auditTarget(o: AuditOptions): Promise<AuditResult> {
-  const model = ledgerModel(o.ledger, o.scope);
+  const model = ledgerModel(o.ledger, o.recordedScope ?? o.scope);
   if (!o.store.listRepositories) throw new AirlockError('BAD_INPUT', `${o.store.location} cannot list its repositories, so it cannot be audited.`);
   const names = await o.store.listRepositories();
   const repos = reposInTarget(o, names);
@@ -237,6 +254,11 @@ function compareTag(r: RepoInTarget, record: RepositoryRecord | undefined, tag: 
   const kinds = record?.digests.get(digest);
   if (!rec && !kinds) {
     return { kind: 'untracked', message: `${at} (${short(digest)}…) has no event in the ledger: it was pushed around airlock (or by another ledger).` };
+  }
+  // A tag the ledger never put there, on content it accounts for: only the tags derived from a digest (the
+  // referrers fallback index, whose event names no tag) are airlock's; any other is a tag added around airlock.
+  if (!rec && !SIGNATURE_TAG.test(tag)) {
+    return { kind: 'untracked', message: `${at} points at ${short(digest)}…, content the ledger accounts for, but no event ever put the tag ${tag} there: it was added around airlock.` };
   }
   if ((rec?.kind ?? '') === 'insecure-copy' || (kinds && kinds.size === 1 && kinds.has('insecure-copy'))) {
     return { kind: 'insecure', message: `${at} (${short(digest)}…) was copied with --insecure-skip-verify: it is unverified content.` };

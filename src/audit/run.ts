@@ -23,6 +23,8 @@ export interface RunAuditOptions {
   config: SyncConfig;
   ledger: LedgerSettings;
   verify: boolean;
+  /** Where the ledger recorded the target, when it has moved since (`--recorded-as`). */
+  recordedAs?: string | undefined;
   /** A verifier key the auditor pinned (`ledger checkpoint --json` .verifierKey). */
   publicKeyFile?: string | undefined;
   logger?: Logger | undefined;
@@ -31,10 +33,15 @@ export interface RunAuditOptions {
 export function auditScope(target: string): AuditScope {
   const ref = parseReference(target);
   if (ref.kind === 'registry') {
-    if (ref.tag !== undefined || ref.digest !== undefined) {
+    // A prefix names no tag; parsed with a child repository below it so a bare prefix is not read as `:latest`.
+    const prefix = target.replace(/\/+$/, '');
+    const below = prefix.includes('/') ? prefix.slice(prefix.indexOf('/') + 1) : '';
+    if (prefix.includes('@') || below.includes(':')) {
       throw new AirlockError('BAD_INPUT', `The target ${target} names a tag or digest; give the registry prefix the mirror lives under, e.g. registry.internal/fluxcd.`);
     }
-    return { kind: 'registry', registry: ref.registry, prefix: ref.repository };
+    const child = parseReference(`${prefix}/x`);
+    if (child.kind !== 'registry') throw new AirlockError('BAD_INPUT', `The target ${target} is not a registry prefix or an oci: directory.`);
+    return { kind: 'registry', registry: child.registry, prefix: child.repository.slice(0, -2) };
   }
   if (ref.kind === 'oci') return { kind: 'oci', root: resolve(ref.path) };
   throw new AirlockError('BAD_INPUT', `The target ${target} is an archive; audit a registry prefix or an oci: directory.`);
@@ -43,6 +50,10 @@ export function auditScope(target: string): AuditScope {
 export async function runAudit(o: RunAuditOptions): Promise<AuditResult> {
   const target = o.config.target;
   const scope = auditScope(target);
+  const recordedScope = o.recordedAs !== undefined ? auditScope(o.recordedAs) : undefined;
+  if (recordedScope && recordedScope.kind !== scope.kind) {
+    throw new AirlockError('BAD_INPUT', `--recorded-as ${o.recordedAs} is not the same kind of target as ${target}; give the registry prefix or oci: directory the ledger recorded.`);
+  }
   if (scope.kind === 'oci' && !existsSync(scope.root)) {
     throw new AirlockError('NOT_FOUND', `The target ${target} does not exist; check --target or the config's target.`);
   }
@@ -54,7 +65,7 @@ export async function runAudit(o: RunAuditOptions): Promise<AuditResult> {
     const ref = parseReference(target);
     const store = await openStoreFor(ref, storeOptionsOf(o.config, o.logger));
     try {
-      return await auditTarget({ store, target, scope, ledger, checkpointKey, verify: trust ? { trust } : undefined, logger: o.logger });
+      return await auditTarget({ store, target, scope, recordedScope, ledger, checkpointKey, verify: trust ? { trust } : undefined, logger: o.logger });
     } finally {
       await store.close();
     }
