@@ -191,6 +191,21 @@ export async function auditTarget(o: AuditOptions): Promise<AuditResult> {
         add({ ...verdict, repository: r.display, tag, digest: head.digest });
         continue;
       }
+      // Referrers attached around airlock: on a registry with the referrers API they have no tag at all.
+      if (!SIGNATURE_TAG.test(tag)) {
+        for (const ref of await repo.referrers(head.digest as Digest)) {
+          if (record?.digests.has(ref.digest)) continue;
+          add({
+            kind: 'untracked',
+            repository: r.display,
+            tag,
+            digest: ref.digest,
+            message: `${r.display}:${tag} has a referrer ${short(ref.digest)}…${ref.artifactType ? ` (${ref.artifactType})` : ''} that no ledger event accounts for: it was attached around airlock.`,
+          });
+          const missing = await walker.missing(ref);
+          if (missing.length > 0) add({ kind: 'incomplete', repository: r.display, tag, digest: ref.digest, message: `The referrer ${short(ref.digest)}… of ${r.display}:${tag} is incomplete: ${missing.slice(0, 3).join('; ')}.` });
+        }
+      }
       if (o.verify && record?.tags.get(tag)?.kind === 'copied-upstream') {
         const problem = await reverify(repo, head.digest as Digest, o);
         if (problem === null) reverified!++;

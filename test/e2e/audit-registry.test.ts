@@ -186,6 +186,21 @@ describe('audit registry against a registry target', () => {
     await store.close();
   }, 150_000);
 
+  it('an artifact attached with oras around airlock is an untracked referrer (and its fallback tag is untracked)', async () => {
+    const { d, reg, store } = await registryDemo();
+    writeFileSync(join(d, 'sbom.txt'), 'not from upstream\n');
+    await run('oras', ['attach', '--plain-http', '--artifact-type', 'application/vnd.example.sbom', `${reg.host}/fluxcd/source-controller:v1.9.4`, 'sbom.txt:text/plain'], { cwd: d });
+    const digest = (await store.repository('fluxcd/source-controller').headManifest('v1.9.4'))!.digest as Digest;
+    const { code, result } = await audit(d);
+    expect(code).toBe(EXIT_CODES.AUDIT_FINDINGS);
+    expect(result.findings.map((f) => [f.kind, f.tag]).sort()).toEqual([
+      ['untracked', signatureTag(digest, '')],
+      ['untracked', 'v1.9.4'],
+    ]);
+    expect(result.findings.find((f) => f.tag === 'v1.9.4')!.message).toContain('application/vnd.example.sbom');
+    await store.close();
+  }, 150_000);
+
   it('a tampered checkpoint in airlock-ledger is checkpoint-invalid', async () => {
     const { d, store } = await registryDemo();
     const repo = store.repository('fluxcd/airlock-ledger');
