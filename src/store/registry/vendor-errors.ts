@@ -58,7 +58,8 @@ function isEcrHost(host: string): boolean {
  * generic mapping then applies).
  */
 export function classifyVendorRefusal(r: RegistryRefusal, write: WriteContext): AirlockError | undefined {
-  const { status, codes, said, host } = r;
+  const { status, codes, host } = r;
+  const said = neutralize(r.said); // the caller's text is neutralised already; this keeps the function safe on its own
   const repo = neutralize(write.repository);
   const where = `${host}/${repo}`;
   const quoted = said ? ` (${status} ${said})` : ` (${status})`;
