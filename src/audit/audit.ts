@@ -111,44 +111,46 @@ function isCheckpointRepository(name: string): boolean {
 const SIGNATURE_TAG = /^sha256-[0-9a-f]{64}(\.(sig|att|sbom))?$/;
 const short = (d: string | null | undefined): string => (d ? d.slice(0, 19) : '?');
 
-/** Walks a graph from its root; returns what is missing (first few) and how many objects were checked. */
+/**
+ * Walks graphs from their roots and says what is missing. Each digest is checked once per repository (the promise
+ * is cached, so graphs sharing children — every platform of an index, the same layer in two images — cost one
+ * request); the children of a manifest are checked in parallel.
+ */
 class GraphWalker {
   checked = 0;
-  private readonly seen = new Map<string, string[]>();
+  private readonly seen = new Map<string, Promise<string[]>>();
 
   constructor(private readonly repo: Repository) {}
 
-  /** The digests missing under `root` (itself included), by message. */
-  async missing(root: Descriptor, depth = 0): Promise<string[]> {
-    const cached = this.seen.get(root.digest);
-    if (cached) return cached;
-    const problems: string[] = [];
-    this.seen.set(root.digest, problems);
+  missing(root: Descriptor, depth = 0): Promise<string[]> {
+    let p = this.seen.get(root.digest);
+    if (!p) {
+      p = this.check(root, depth);
+      this.seen.set(root.digest, p);
+    }
+    return p;
+  }
+
+  private async check(root: Descriptor, depth: number): Promise<string[]> {
     this.checked++;
     if (!isAnyManifestMediaType(root.mediaType)) {
       const size = await this.repo.statBlob(root.digest as Digest);
-      if (size === undefined) problems.push(`blob ${root.digest} is missing`);
-      return problems;
+      return size === undefined ? [`blob ${root.digest} is missing`] : [];
     }
     let children: Descriptor[];
     try {
       const m = await this.repo.getManifest(root.digest);
       children = childrenOf(parseManifest(m.bytes, m.descriptor.mediaType));
     } catch (e) {
-      if (isAirlockError(e, 'NOT_FOUND')) {
-        problems.push(`manifest ${root.digest} is missing`);
-        return problems;
-      }
-      problems.push(`manifest ${root.digest} cannot be read (${messageOf(e)})`);
-      return problems;
+      if (isAirlockError(e, 'NOT_FOUND')) return [`manifest ${root.digest} is missing`];
+      // A network or credential failure is not a finding: the audit stops and says so.
+      if (isAirlockError(e) && !['UNREACHABLE', 'AUTH_FAILED', 'INSECURE_REFUSED'].includes(e.code)) return [`manifest ${root.digest} cannot be read (${messageOf(e)})`];
+      throw e;
     }
-    if (depth > 8) return problems;
-    for (const c of children) {
-      // Non-distributable layers (urls) are not expected in a registry.
-      if (c.urls && c.urls.length > 0) continue;
-      problems.push(...(await this.missing(c, depth + 1)));
-    }
-    return problems;
+    if (depth > 8) return [`manifest ${root.digest} nests deeper than 8 levels`];
+    // Non-distributable layers (urls) are not expected in the mirror.
+    const lists = await Promise.all(children.filter((c) => !(c.urls && c.urls.length > 0)).map((c) => this.missing(c, depth + 1)));
+    return lists.flat();
   }
 }
 
