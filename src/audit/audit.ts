@@ -48,6 +48,10 @@ export interface AuditResult {
   /** Images whose signatures were re-verified in the target (--verify). */
   reverified: number | null;
   ledgerEvents: number;
+  /** False when the ledger held more accounting events than one query reads (the comparison is partial). */
+  ledgerComplete: boolean;
+  /** Why the registry's catalog could not be listed (then only the repositories the ledger knows were audited). */
+  catalogUnavailable: string | null;
   findings: Finding[];
   errors: number;
   warnings: number;
@@ -91,6 +95,21 @@ function below(scope: AuditScope, name: string): string {
 function above(scope: AuditScope, rel: string): string {
   if (scope.kind !== 'registry' || scope.prefix === '') return rel;
   return rel === '' ? scope.prefix : `${scope.prefix}/${rel}`;
+}
+
+/** Without a catalog: the store names of the repositories the ledger recorded, and the checkpoint repository beside each. */
+function knownRepositories(o: AuditOptions, keys: readonly string[]): string[] {
+  const recorded = o.recordedScope ?? o.scope;
+  if (recorded.kind !== 'registry' || o.scope.kind !== 'registry') return [];
+  const names = new Set<string>();
+  for (const key of keys) {
+    const repo = key.slice(recorded.registry.length + 1);
+    const name = above(o.scope, below(recorded, repo));
+    names.add(name);
+    const slash = name.lastIndexOf('/');
+    names.add(slash < 0 ? CHECKPOINT_REPOSITORY : `${name.slice(0, slash)}/${CHECKPOINT_REPOSITORY}`);
+  }
+  return [...names].sort();
 }
 
 function reposInTarget(o: AuditOptions, names: readonly string[]): RepoInTarget[] {
@@ -157,7 +176,17 @@ class GraphWalker {
 export async function auditTarget(o: AuditOptions): Promise<AuditResult> {
   const model = ledgerModel(o.ledger, o.recordedScope ?? o.scope);
   if (!o.store.listRepositories) throw new AirlockError('BAD_INPUT', `${o.store.location} cannot list its repositories, so it cannot be audited.`);
-  const names = await o.store.listRepositories();
+  let names: string[];
+  let catalogUnavailable: string | null = null;
+  try {
+    names = await o.store.listRepositories();
+  } catch (e) {
+    // ECR, GHCR and Harbor for non-admins refuse `_catalog`: audit the repositories the ledger knows (and the
+    // checkpoints beside them) and say that a repository created around airlock cannot be seen.
+    if (o.scope.kind !== 'registry' || !isAirlockError(e) || !['AUTH_FAILED', 'NOT_FOUND', 'REGISTRY_ERROR'].includes(e.code)) throw e;
+    catalogUnavailable = e.message;
+    names = knownRepositories(o, [...model.repositories.keys()]);
+  }
   const repos = reposInTarget(o, names);
   const findings: Finding[] = [];
   const add = (f: Omit<Finding, 'severity'> & { severity?: Finding['severity'] }) => findings.push({ severity: 'error', ...f });
@@ -252,6 +281,8 @@ export async function auditTarget(o: AuditOptions): Promise<AuditResult> {
     checkpoints,
     reverified,
     ledgerEvents: model.events,
+    ledgerComplete: !model.truncated,
+    catalogUnavailable,
     findings,
     errors,
     warnings: findings.length - errors,

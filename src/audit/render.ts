@@ -13,6 +13,10 @@ export function renderAudit(r: AuditResult): string {
       lines.push(`${''.padEnd(width)}  ${''.padEnd(8)}  ${neutralize(f.message)}`);
     }
   }
+  if (r.catalogUnavailable !== null) {
+    lines.push(`note: the registry would not list its repositories (${neutralize(r.catalogUnavailable)}); only the repositories the ledger knows were audited, so a repository created around airlock cannot be seen.`);
+  }
+  if (!r.ledgerComplete) lines.push('note: the ledger holds more events than one audit reads; the comparison is partial.');
   const verified = r.reverified === null ? '' : `, ${r.reverified} image${r.reverified === 1 ? '' : 's'} re-verified`;
   lines.push(
     `Audited ${neutralize(r.target)}: ${r.repositories} repositories, ${r.tags} tags, ${r.objectsChecked} objects, ${r.checkpoints} checkpoints${verified}, against ${r.ledgerEvents} ledger events — ` +

@@ -20,6 +20,7 @@ import { putBlobBytes } from '../../src/testkit/oci-writer.js';
 import { startLocalSigstore, type LocalSigstore } from '../../src/testkit/sigstore.js';
 import { runCli } from '../support/cli.js';
 import { controllerClaims } from '../support/image-signing.js';
+import { startFaultProxy } from '../support/proxies.js';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 
 const run = promisify(execFile);
@@ -37,6 +38,7 @@ interface Finding {
   message: string;
 }
 interface AuditJson {
+  catalogUnavailable: string | null;
   repositories: number;
   tags: number;
   checkpoints: number;
@@ -199,6 +201,29 @@ describe('audit registry against a registry target', () => {
     ]);
     expect(result.findings.find((f) => f.tag === 'v1.9.4')!.message).toContain('application/vnd.example.sbom');
     await store.close();
+  }, 150_000);
+
+  it('a registry that refuses _catalog (ECR, GHCR): the repositories the ledger knows are audited, under another name with --recorded-as', async () => {
+    const { d, reg, store } = await registryDemo();
+    const proxy = await startFaultProxy(reg.url);
+    try {
+      const catalog = proxy.inject({ path: /^\/v2\/_catalog/, fault: { kind: 'status', status: 403, body: JSON.stringify({ errors: [{ code: 'DENIED', message: 'catalog listing is not allowed' }] }) } });
+      const clean = await audit(d, '--target', `${proxy.host}/fluxcd`, '--recorded-as', `${reg.host}/fluxcd`);
+      expect(catalog.applied).toBeGreaterThan(0);
+      expect(clean.code).toBe(0);
+      expect(clean.result.findings).toEqual([]);
+      expect(clean.result.catalogUnavailable).toContain('catalog listing is not allowed');
+      expect(clean.result.checkpoints).toBeGreaterThanOrEqual(2);
+      expect(clean.result.tags).toBe(16);
+      // A tag pushed around airlock into a known repository is still seen.
+      await run('skopeo', ['copy', '--dest-tls-verify=false', 'oci:upstream/images/fluxcd/flux-cli:v2.9.4', `docker://${reg.host}/fluxcd/flux-cli:side-door`], { cwd: d });
+      const seen = await audit(d, '--target', `${proxy.host}/fluxcd`, '--recorded-as', `${reg.host}/fluxcd`);
+      expect(seen.code).toBe(EXIT_CODES.AUDIT_FINDINGS);
+      expect(seen.result.findings.map((f) => [f.kind, f.tag])).toEqual([['untracked', 'side-door']]);
+    } finally {
+      await proxy.stop();
+      await store.close();
+    }
   }, 150_000);
 
   it('a tampered checkpoint in airlock-ledger is checkpoint-invalid', async () => {
