@@ -20,7 +20,8 @@ export type ErrorCode =
   | 'LEDGER_INVALID' // a ledger file that is corrupt, foreign, newer than this code, or does not verify
   | 'INTERNAL'
   | 'LEDGER_KEY' // the ledger's signing key is missing, unreadable, too open, or belongs to another ledger
-  | 'CHECKPOINT_INVALID'; // a checkpoint (signed note) that is malformed or belongs to another ledger
+  | 'CHECKPOINT_INVALID' // a checkpoint (signed note) that is malformed or belongs to another ledger
+  | 'AUDIT_FINDINGS'; // `audit registry` found content the ledger does not account for (or that is broken)
 
 /** Exit codes, one per code; documented in the README. 1 is left to uncaught crashes. */
 export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
@@ -42,6 +43,7 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   INTERNAL: 70,
   LEDGER_KEY: 17,
   CHECKPOINT_INVALID: 18,
+  AUDIT_FINDINGS: 19,
 };
 
 export interface AirlockErrorOptions {

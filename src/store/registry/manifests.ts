@@ -188,7 +188,7 @@ export async function putManifest(ctx: RepoContext, bytes: Uint8Array, mediaType
     scope: pushScope(ctx),
     retry: true,
   });
-  if (!res.ok) return failFromResponse(res, `the push of the manifest ${where(ctx, reference)}`);
+  if (!res.ok) return failFromResponse(res, `the push of the manifest ${where(ctx, reference)}`, { repository: ctx.name, tag });
   await discard(res);
   const stored = res.headers.get('docker-content-digest')?.trim();
   if (stored && stored !== digest) {

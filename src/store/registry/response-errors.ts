@@ -1,5 +1,6 @@
 import { AirlockError, type ErrorCode } from '../../errors.js';
 import { neutralize } from '../../log.js';
+import { classifyVendorRefusal, type WriteContext } from './vendor-errors.js';
 
 /**
  * Turning a registry's unexpected answer into one typed sentence. The registry's own error code and message
@@ -86,12 +87,16 @@ function hostOfResponse(res: Response): string {
 /**
  * Throws the AirlockError for an unexpected response: 401/403 AUTH_FAILED, 404 NOT_FOUND, 429/5xx
  * REGISTRY_ERROR (the client has already retried those), DIGEST_INVALID/SIZE_INVALID INTEGRITY, 413
- * LIMIT_EXCEEDED, anything else REGISTRY_ERROR. `what` names the object, e.g. "manifest foo/bar:v1".
+ * LIMIT_EXCEEDED, anything else REGISTRY_ERROR. `what` names the object, e.g. "manifest foo/bar:v1". `write`, given
+ * for a push, lets a vendor's refusal (vendor-errors.ts) be named with what to do about it.
  */
-export async function failFromResponse(res: Response, what: string): Promise<never> {
+export async function failFromResponse(res: Response, what: string, write?: WriteContext): Promise<never> {
   const host = hostOfResponse(res);
   const info = await registryErrors(res);
   const said = info.text ? ` ${sanitizeRemoteText(info.text)}` : '';
+  // A write refused for a vendor's reason (a repository to create first, an immutable tag, a quota): say what to do.
+  const vendor = write ? classifyVendorRefusal({ status: res.status, codes: info.codes, said: said.trim(), host }, write) : undefined;
+  if (vendor) throw vendor;
   const status = `${res.status}${said}`;
   const w = neutralize(what);
   const details = { status: res.status, host, ...(info.codes.length ? { registryErrors: info.codes.slice(0, 10).map((c) => neutralize(c).slice(0, 64)) } : {}) };

@@ -80,7 +80,7 @@ function locationOf(ctx: RepoContext, res: Response, what: string): string {
 async function startUpload(ctx: RepoContext, descriptor: Descriptor): Promise<string> {
   // No body on the POST: docker-registry ignores a monolithic POST-with-body, so every upload is POST → PUT.
   const res = await ctx.client.request({ method: 'POST', url: `/v2/${ctx.name}/blobs/uploads/`, scope: pushScope(ctx), retry: true });
-  if (res.status !== 202) return res.ok ? unexpected(ctx, res, descriptor) : failFromResponse(res, `the upload of the blob ${descriptor.digest} to ${ctx.display}`);
+  if (res.status !== 202) return res.ok ? unexpected(ctx, res, descriptor) : failFromResponse(res, `the upload of the blob ${descriptor.digest} to ${ctx.display}`, { repository: ctx.name });
   await discard(res);
   return locationOf(ctx, res, `the blob ${descriptor.digest}`);
 }
@@ -127,7 +127,7 @@ async function patchChunk(ctx: RepoContext, location: string, chunk: Uint8Array,
     await discard(res);
     return uploadStatus(ctx, location, end);
   }
-  if (!res.ok) return failFromResponse(res, `a chunk upload to ${ctx.display}`);
+  if (!res.ok) return failFromResponse(res, `a chunk upload to ${ctx.display}`, { repository: ctx.name });
   await discard(res);
   const got = uploadRangeEnd(res.headers.get('range'));
   if (got !== undefined && got !== end) {
@@ -156,7 +156,7 @@ async function finishUpload(ctx: RepoContext, location: string, descriptor: Desc
   if (!res.ok) {
     // A retried PUT whose first attempt committed finds no upload any more: the blob itself says whether it landed.
     if ((await statBlob(ctx, descriptor.digest)) === descriptor.size) return discard(res);
-    return failFromResponse(res, `the upload of the blob ${descriptor.digest} to ${ctx.display}`);
+    return failFromResponse(res, `the upload of the blob ${descriptor.digest} to ${ctx.display}`, { repository: ctx.name });
   }
   await discard(res);
   const stored = res.headers.get('docker-content-digest')?.trim();
@@ -373,7 +373,7 @@ async function sendStreamed(ctx: RepoContext, upload: Upload, src: UploadSource,
   }
   const pieces = STREAM_REFUSED.has(res.status) ? src.open() : undefined;
   if (ctx.uploads && STREAM_REFUSED.has(res.status)) ctx.uploads.streamRefused = true;
-  if (!pieces) return failFromResponse(res, `the upload of the blob ${descriptor.digest} to ${ctx.display}`);
+  if (!pieces) return failFromResponse(res, `the upload of the blob ${descriptor.digest} to ${ctx.display}`, { repository: ctx.name });
   await discard(res);
   debug(ctx.options.logger, 'the registry refused a streamed upload; sending it in chunks', { repository: ctx.display, status: res.status, digest: descriptor.digest });
   await cancelUpload(ctx, upload.location);
@@ -471,5 +471,5 @@ export async function mountBlob(ctx: RepoContext, descriptor: Descriptor, fromRe
     if (loc) await cancelUpload(ctx, ctx.client.resolveUrl(loc));
     return false;
   }
-  return failFromResponse(res, `the mount of the blob ${descriptor.digest} into ${ctx.display}`);
+  return failFromResponse(res, `the mount of the blob ${descriptor.digest} into ${ctx.display}`, { repository: ctx.name });
 }
