@@ -111,7 +111,7 @@ describe('SyncProgressView', () => {
     vi.advanceTimersByTime(150);
     view.print('v1: checksums verified');
     const after = out.text.slice(out.text.lastIndexOf('v1: checksums verified'));
-    expect(after).toMatch(/^v1: checksums verified\n\x1b\[2Ksync {2}images/);
+    expect(after.startsWith('v1: checksums verified\n\x1b[2Ksync  images')).toBe(true);
     expect(after).toContain('verifying');
     view.finish();
     // The block (2 lines) erased: up, erase each, back up; nothing drawn after.
