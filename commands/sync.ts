@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { Flags } from '@oclif/core';
 import { AirlockCommand } from '../src/cli/command.js';
 import { ledgerFlags, ledgerSettingsFromFlags } from '../src/cli/ledger-flags.js';
-import { CliLog, defaultLogFormat, LOG_FORMATS, type LogFormat } from '../src/cli/log-format.js';
+import { CliLog, defaultLogFormat, LOG_FORMATS, logFormatFromArgv, type LogFormat } from '../src/cli/log-format.js';
 import { syncConfigFlags, syncFlagValues } from '../src/cli/sync-flags.js';
 import { logSyncEnd, logSyncEvent } from '../src/cli/sync-log.js';
 import { SyncProgressView } from '../src/cli/sync-progress.js';
@@ -47,14 +47,14 @@ export default class Sync extends AirlockCommand<SyncResult> {
 
   async run(): Promise<SyncResult> {
     const startedAt = Date.now();
+    const verbose = process.env.AIRLOCK_DEBUG === '1';
+    const toStderr = (l: string) => void process.stderr.write(`${l}\n`);
+    // A flag error is reported in the format asked for too.
+    this.cliLog = new CliLog({ format: logFormatFromArgv(this.argv, process.stderr), verbose, writeLine: toStderr });
     const { flags } = await this.parse(Sync);
     const format = (flags['log-format'] as LogFormat | undefined) ?? defaultLogFormat(process.stderr);
     const view = format === 'text' && flags.progress ? SyncProgressView.forStream(process.stderr) : undefined;
-    const log = new CliLog({
-      format,
-      verbose: process.env.AIRLOCK_DEBUG === '1',
-      writeLine: view ? (l) => view.print(l) : (l) => process.stderr.write(`${l}\n`),
-    });
+    const log = new CliLog({ format, verbose, writeLine: view ? (l) => view.print(l) : toStderr });
     this.cliLog = log;
     let config: SyncConfig | undefined;
     let result: SyncResult | undefined;

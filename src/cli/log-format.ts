@@ -16,6 +16,21 @@ export function defaultLogFormat(stderr: { isTTY?: boolean }): LogFormat {
   return stderr.isTTY === true ? 'text' : 'json';
 }
 
+/**
+ * The format asked for on the command line, read before the flags are parsed, so that a flag error is reported in
+ * it too; an absent or unknown value: the default for the stream (the parser then reports an unknown value).
+ */
+export function logFormatFromArgv(argv: readonly string[], stderr: { isTTY?: boolean }): LogFormat {
+  let asked: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (a === '--log-format') asked = argv[i + 1];
+    else if (a.startsWith('--log-format=')) asked = a.slice('--log-format='.length);
+  }
+  return asked === 'text' || asked === 'json' ? asked : defaultLogFormat(stderr);
+}
+
 const UNSAFE_IN_JSON = /[\u007f-\u009f\u2028\u2029]/g;
 
 /**

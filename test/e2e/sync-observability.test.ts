@@ -253,6 +253,18 @@ describe('airlock sync: logs, summary and metrics', () => {
     expect(t.stderr).not.toContain('{"time"');
   }, 120_000);
 
+  it('a flag error is reported in the log format asked for (JSON by default off a terminal)', async () => {
+    const j = await runCli(['sync', '--no-such-flag'], { env });
+    expect(j.code).toBe(2);
+    expect(jsonLines(j.stderr)).toEqual([expect.objectContaining({ level: 'error', event: 'error', code: 'BAD_INPUT', exitCode: 2, msg: expect.stringContaining('--no-such-flag') as unknown })]);
+    const t = await runCli(['sync', '--no-such-flag', '--log-format', 'text'], { env });
+    expect(t.code).toBe(2);
+    expect(t.stderr).toMatch(/^airlock: .*--no-such-flag.*\(see --help\)\n$/);
+    const x = await runCli(['sync', '--log-format', 'xml'], { env });
+    expect(x.code).toBe(2);
+    expect(jsonLines(x.stderr)[0]).toMatchObject({ code: 'BAD_INPUT', msg: expect.stringContaining('xml') as unknown });
+  });
+
   it('text logs off a terminal: human lines, no progress drawn, no cursor code', async () => {
     const r = await runCli(['sync', ...flags('v2.9.4', 'v2.9.5'), '--target', target(), '--log-format', 'text'], { env, timeoutMs: 120_000 });
     expect(r.code, r.stderr).toBe(12);

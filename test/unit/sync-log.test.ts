@@ -4,7 +4,7 @@
  * neither format lets a raw control character through — while the value itself survives (JSON parses back to it).
  */
 import { describe, expect, it } from 'vitest';
-import { CliLog, defaultLogFormat, safeJson, type LogFormat } from '../../src/cli/log-format.js';
+import { CliLog, defaultLogFormat, logFormatFromArgv, safeJson, type LogFormat } from '../../src/cli/log-format.js';
 import { logSyncEnd, logSyncEvent } from '../../src/cli/sync-log.js';
 import type { SyncEvent, SyncImageRef } from '../../src/pipeline/sync-events.js';
 
@@ -90,6 +90,13 @@ describe('CliLog', () => {
     expect(defaultLogFormat({ isTTY: true })).toBe('text');
     expect(defaultLogFormat({ isTTY: false })).toBe('json');
     expect(defaultLogFormat({})).toBe('json');
+  });
+
+  it('reads the format from the command line before the flags are parsed (for a flag error)', () => {
+    expect(logFormatFromArgv(['--release', 'v1', '--log-format', 'text'], { isTTY: false })).toBe('text');
+    expect(logFormatFromArgv(['--log-format=json'], { isTTY: true })).toBe('json');
+    expect(logFormatFromArgv(['--log-format', 'xml'], { isTTY: true })).toBe('text');
+    expect(logFormatFromArgv(['--', '--log-format', 'text'], { isTTY: false })).toBe('json');
   });
 });
 
