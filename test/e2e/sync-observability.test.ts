@@ -6,7 +6,7 @@
  * no raw control character from upstream on stdout or stderr, in any format.
  * Upstream: the FAKE GitHub, the kit's Sigstore, a real registry.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,7 @@ import { RegistryStore } from '../../src/store/registry/store.js';
 import { fluxReleaseClaims, githubClaims } from '../../src/testkit/identity.js';
 import { signBlobLikeFlux } from '../../src/testkit/signers.js';
 import { startLocalSigstore, type LocalSigstore } from '../../src/testkit/sigstore.js';
-import { runCli, type CliResult } from '../support/cli.js';
+import { CLI_DEFAULT_ENV, REPO_ROOT, runCli, type CliResult } from '../support/cli.js';
 import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
 import { controllers, publishRelease } from '../support/flux-upstream.js';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
@@ -74,6 +74,20 @@ function assertNoRawControl(r: CliResult, what: string): void {
     const hit = RAW_CONTROL.exec(text);
     expect(hit, `${what}: raw control U+${hit?.[0].charCodeAt(0).toString(16).padStart(4, '0')} on ${name} near ${JSON.stringify(text.slice(Math.max(0, (hit?.index ?? 0) - 60), (hit?.index ?? 0) + 20))}`).toBeNull();
   }
+}
+
+/**
+ * Runs the CLI on a real pseudo-terminal: util-linux script(1) gives it one (stdout and stderr both on it, LF shown
+ * as CR LF), 120 columns wide. Returns everything the terminal received and the exit code.
+ */
+function runOnTerminal(args: string[]): Promise<{ code: number; screen: string }> {
+  const q = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  const command = `stty cols 120 rows 40; exec ${[process.execPath, join(REPO_ROOT, 'bin', 'run.js'), ...args].map(q).join(' ')}`;
+  return new Promise((resolve) => {
+    execFile('script', ['-qefc', command, '/dev/null'], { env: { ...process.env, NO_COLOR: '1', ...CLI_DEFAULT_ENV, ...env }, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, screen: stdout });
+    });
+  });
 }
 
 /** A release with a hand-written install.yaml (signed checksums over it, as Flux signs): its images are hostile. */
@@ -275,6 +289,34 @@ describe('airlock sync: logs, summary and metrics', () => {
     expect(r.stderr).toMatch(/^ {2}image-reflector-controller:v1\.1\.1 REFUSED NO_SIGNATURE/m);
     expect(r.stderr).toMatch(/^Sync refusals \(exit 12\) in [\d.]+s: 2 release\(s\); images: \d copied, \d present, 2 refused, 0 failed; 2 refusal\(s\) outstanding/m);
     expect(r.stderr.trimEnd().split('\n').at(-1)).toMatch(/^airlock: Sync finished with 2 refusals outstanding/);
+  }, 180_000);
+});
+
+describe('airlock sync on a terminal', () => {
+  it('draws the progress view (states, totals) with its own cursor codes only, and the human lines above it', async () => {
+    const { code, screen } = await runOnTerminal(['sync', ...flags('v2.9.4', 'v2.9.5', 'v2.9.6'), '--target', `oci:${join(dir, 'mirror-tty')}`]);
+    expect(code, screen).toBe(12);
+    // Frames: erase-line codes, a total line and rows with an image's state.
+    expect(screen).toContain('\x1b[2K');
+    expect(screen).toMatch(/sync v2\.9\.\d \(\d\/3\) {2}images: \d+ copied, \d+ present, \d+ refused, \d+ failed/);
+    expect(screen).toMatch(/ {2}[a-z-]+:v[\d.]+ +(resolving|verifying|copying|done|present|refused) /);
+    // The decisions as human lines, the hostile ones escaped.
+    expect(screen).toMatch(/notification-controller:v1\.9\.1 REFUSED VERIFY_FAILED \(identity\)/);
+    expect(screen).toContain('ZXZpbA==');
+    expect(screen).toMatch(/airlock: Sync finished with 3 refusals outstanding/);
+    // Nothing but our own codes: cursor up, erase line; and the terminal's CR LF.
+    // eslint-disable-next-line no-control-regex
+    const rest = screen.replace(/\x1b\[\d+A|\x1b\[2K/g, '').replace(/\r\n/g, '\n');
+    const hit = RAW_CONTROL.exec(rest);
+    expect(hit, hit ? JSON.stringify(rest.slice(Math.max(0, hit.index - 60), hit.index + 20)) : '').toBeNull();
+  }, 180_000);
+
+  it('--no-progress and --log-format json draw nothing of it', async () => {
+    for (const extra of [['--no-progress'], ['--log-format', 'json']]) {
+      const { code, screen } = await runOnTerminal(['sync', ...flags('v2.9.4'), '--target', `oci:${join(dir, 'mirror-tty')}`, ...extra]);
+      expect(code, screen).toBe(0);
+      expect(screen).not.toContain('\x1b');
+    }
   }, 180_000);
 });
 
