@@ -102,7 +102,7 @@ export class SyncProgressView {
       this.out.write(`${line}\n`);
       return;
     }
-    this.out.write(`${this.erase()}${line}\n${this.frame()}`);
+    this.out.write(this.paint([line]));
   }
 
   /** Removes the block (the log lines above stay) and stops drawing. */
@@ -141,7 +141,7 @@ export class SyncProgressView {
     if (this.finished || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (!this.finished) this.out.write(`${this.erase()}${this.frame()}`);
+      if (!this.finished) this.out.write(this.paint([]));
     }, FRAME_MS);
     this.timer.unref?.();
   }
@@ -156,8 +156,22 @@ export class SyncProgressView {
     return s;
   }
 
-  /** The block as text (each line erased first), and how tall it is now. */
-  private frame(): string {
+  /**
+   * Back up over the block, then `above` (log lines) and the block again, each line erased as it is written (one
+   * write, no blank frame in between); lines the previous, taller block left below are erased.
+   */
+  private paint(above: string[]): string {
+    const before = this.drawn;
+    const lines = [...above, ...this.frame()];
+    let s = before > 0 ? `\x1b[${before}A` : '';
+    for (const l of lines) s += `\x1b[2K${l}\n`;
+    const left = before - lines.length;
+    if (left > 0) s += `${'\x1b[2K\n'.repeat(left)}\x1b[${left}A`;
+    return s;
+  }
+
+  /** The block's lines, cut to the terminal's width; sets how tall it is now. */
+  private frame(): string[] {
     const width = Math.max(40, Math.min(this.out.columns ?? 80, 160));
     const c = this.counts;
     const inFlightBytes = [...this.rows.values()].reduce((t, r) => t + r.done + [...r.blobs.values()].reduce((a, b) => a + b, 0), 0);
@@ -166,13 +180,14 @@ export class SyncProgressView {
     for (const r of this.recent) lines.push(this.row(r, width));
     for (const r of [...this.rows.values()].slice(0, MAX_IN_FLIGHT)) lines.push(this.row(r, width));
     this.drawn = lines.length;
-    return lines.map((l) => `\x1b[2K${l.slice(0, width - 1)}\n`).join('');
+    return lines.map((l) => l.slice(0, width - 1));
   }
 
   private row(r: ImageRow, width: number): string {
     const label = `  ${neutralize(`${r.ref.name}:${r.ref.tag}`)}`.padEnd(40);
     const state = r.state.padEnd(10);
-    if (r.state !== 'copying') return `${label} ${state}`;
+    // Until the copy has planned its bytes there is nothing to draw a bar of.
+    if (r.state !== 'copying' || r.total === 0) return `${label} ${state}`.trimEnd();
     const done = r.done + [...r.blobs.values()].reduce((a, b) => a + b, 0);
     const tail = ` ${humanSize(done)} / ${humanSize(r.total)}`;
     return `${label} ${state}${bar(done, r.total, Math.max(10, width - label.length - state.length - tail.length - 5))}${tail}`;
