@@ -90,7 +90,7 @@ export async function syncImage(plan: ImagePlan, o: SyncImageOptions): Promise<C
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     recorder: ledgerCopyRecorder(o.run),
     authorize: async (source, digest: Digest) => {
-      o.onStage?.('verifying', digest);
+      stage(o, 'verifying', digest);
       if (seen !== undefined && seen !== digest) {
         throw new AirlockError('TAG_CONFLICT', `Upstream ${image}:${plan.image.tag} now points at ${digest}, but airlock recorded it at ${seen}; a released tag must not move, so it is refused.`, {
           details: { check: 'trust-on-first-use', recorded: seen, digest },
@@ -103,7 +103,7 @@ export async function syncImage(plan: ImagePlan, o: SyncImageOptions): Promise<C
         });
       }
       verified = auth;
-      o.onStage?.('copying', digest);
+      stage(o, 'copying', digest);
       return auth;
     },
   });
@@ -119,6 +119,15 @@ export async function syncImage(plan: ImagePlan, o: SyncImageOptions): Promise<C
     ]);
   }
   return { ...result, reconciled };
+}
+
+/** Tells the observer, if any; what it throws is dropped (observing never changes a verification). */
+function stage(o: SyncImageOptions, s: 'verifying' | 'copying', digest: Digest): void {
+  try {
+    o.onStage?.(s, digest);
+  } catch {
+    // Observation only.
+  }
 }
 
 /** Whether the ledger holds a copied event of this digest into this target. */
