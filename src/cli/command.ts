@@ -1,6 +1,7 @@
 import { Command } from '@oclif/core';
-import { AirlockError, EXIT_CODES, messageOf } from '../errors.js';
+import { AirlockError, EXIT_CODES, messageOf, type ErrorCode } from '../errors.js';
 import { neutralize, type Logger, type LogLevel } from '../log.js';
+import { safeJson, type CliLog } from './log-format.js';
 
 /**
  * Base of every airlock command: `--json` prints the command's typed result; errors become one sentence on
@@ -11,6 +12,14 @@ export abstract class AirlockCommand<T> extends Command {
 
   abstract override run(): Promise<T>;
 
+  /** Set by a command with `--log-format` (sync): its logger and closing error go through this formatter. */
+  protected cliLog: CliLog | undefined;
+
+  /** The --json result, with every control character escaped (upstream strings cannot reach a terminal raw). */
+  override logJson(json: unknown): void {
+    process.stdout.write(`${safeJson(json, 2)}\n`);
+  }
+
   /** Human output goes to stderr when --json is set, so stdout stays machine-readable. */
   protected say(line: string): void {
     if (this.jsonEnabled()) process.stderr.write(`${line}\n`);
@@ -19,6 +28,7 @@ export abstract class AirlockCommand<T> extends Command {
 
   /** A logger for the library: warnings and above to stderr, neutralised; debug with AIRLOCK_DEBUG=1. */
   protected logger(): Logger {
+    if (this.cliLog) return this.cliLog.logger();
     const verbose = process.env.AIRLOCK_DEBUG === '1';
     return {
       log(level: LogLevel, msg: string, fields?: Record<string, unknown>) {
@@ -48,10 +58,12 @@ export abstract class AirlockCommand<T> extends Command {
     this.exit(EXIT_CODES.INTERNAL);
   }
 
-  private emitError(code: string, message: string, details?: Record<string, unknown>): void {
+  private emitError(code: ErrorCode, message: string, details?: Record<string, unknown>): void {
+    // With --log-format json the error is a log line too (and with --json also the object on stdout).
+    if (this.cliLog && (this.cliLog.format === 'json' || !this.jsonEnabled())) this.cliLog.error(code, message, EXIT_CODES[code]);
     if (this.jsonEnabled()) {
-      process.stdout.write(`${JSON.stringify({ error: { code, message, ...(details ? { details } : {}) } })}\n`);
-    } else {
+      process.stdout.write(`${safeJson({ error: { code, message, ...(details ? { details } : {}) } })}\n`);
+    } else if (!this.cliLog) {
       process.stderr.write(`airlock: ${neutralize(message)}\n`);
     }
   }

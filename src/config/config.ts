@@ -51,10 +51,12 @@ export interface SyncConfig {
   };
   concurrency: number;
   registries: { insecure: string[]; ca: Record<string, string>; authfile: string | undefined };
+  /** A node_exporter textfile-collector file `sync` rewrites after every run; undefined: none. */
+  metricsFile: string | undefined;
   configFile: string | null;
 }
 
-const TOP = ['version', 'ledger', 'demo', 'upstream', 'images', 'trust', 'target', 'assets', 'concurrency', 'registries'];
+const TOP = ['version', 'ledger', 'demo', 'upstream', 'images', 'trust', 'target', 'assets', 'concurrency', 'registries', 'metrics_file'];
 
 /** The defaults, as with no config file at all (relative paths against `base`). */
 export function defaultSyncConfig(base: string = process.cwd()): SyncConfig {
@@ -67,6 +69,7 @@ export function defaultSyncConfig(base: string = process.cwd()): SyncConfig {
     assets: { cliArchives: [...DEFAULT_CLI_ARCHIVES], directory: undefined },
     concurrency: 4,
     registries: { insecure: [], ca: {}, authfile: undefined },
+    metricsFile: undefined,
     configFile: null,
   };
 }
@@ -140,6 +143,7 @@ export function readSyncConfig(file: string | null, env: Env = process.env): Syn
     }
     if (!isNull(m.get('authfile'))) out.registries.authfile = resolveConfigPath(str(ctx, m.get('authfile'), 'registries.authfile'), base, env);
   }
+  if (!isNull(top.get('metrics_file'))) out.metricsFile = resolveConfigPath(str(ctx, top.get('metrics_file'), 'metrics_file'), base, env);
   out.profile = withPrefix(out.profile, out.images.canonicalPrefix);
   return out;
 }

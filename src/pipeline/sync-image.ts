@@ -7,6 +7,7 @@
  */
 import { AirlockError } from '../errors.js';
 import { copyReferences, type CopyCommandResult, type SourceAuthorization } from '../copy/references.js';
+import type { CopyProgress } from '../copy/types.js';
 import { authorizeImageCopy, type CopyVerification } from '../image/authorize.js';
 import type { ImagePolicies } from '../image/policies.js';
 import type { JsonObject } from '../ledger/canonical.js';
@@ -68,6 +69,10 @@ export interface SyncImageOptions {
   storeOptions: StoreOptions;
   concurrency: number;
   logger?: Logger | undefined;
+  /** Copy progress (blobs), for bars on a terminal. */
+  onProgress?: ((e: CopyProgress) => void) | undefined;
+  /** The tag resolved to `digest` and its verification starts; then it verified and the copy starts. */
+  onStage?: ((stage: 'verifying' | 'copying', digest: Digest) => void) | undefined;
 }
 
 export async function syncImage(plan: ImagePlan, o: SyncImageOptions): Promise<CopyCommandResult<CopyVerification> & { reconciled: boolean }> {
@@ -82,8 +87,10 @@ export async function syncImage(plan: ImagePlan, o: SyncImageOptions): Promise<C
     concurrency: o.concurrency,
     storeOptions: o.storeOptions,
     ...(o.logger ? { logger: o.logger } : {}),
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     recorder: ledgerCopyRecorder(o.run),
     authorize: async (source, digest: Digest) => {
+      stage(o, 'verifying', digest);
       if (seen !== undefined && seen !== digest) {
         throw new AirlockError('TAG_CONFLICT', `Upstream ${image}:${plan.image.tag} now points at ${digest}, but airlock recorded it at ${seen}; a released tag must not move, so it is refused.`, {
           details: { check: 'trust-on-first-use', recorded: seen, digest },
@@ -96,6 +103,7 @@ export async function syncImage(plan: ImagePlan, o: SyncImageOptions): Promise<C
         });
       }
       verified = auth;
+      stage(o, 'copying', digest);
       return auth;
     },
   });
@@ -124,6 +132,15 @@ export async function syncImage(plan: ImagePlan, o: SyncImageOptions): Promise<C
     if (events.length > 0) o.run.append(events);
   }
   return { ...result, reconciled };
+}
+
+/** Tells the observer, if any; what it throws is dropped (observing never changes a verification). */
+function stage(o: SyncImageOptions, s: 'verifying' | 'copying', digest: Digest): void {
+  try {
+    o.onStage?.(s, digest);
+  } catch {
+    // Observation only.
+  }
 }
 
 /** Whether the ledger holds a copied (or composed) event of this digest into this target. */

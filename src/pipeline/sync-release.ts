@@ -30,6 +30,7 @@ import { planImage, syncImage } from './sync-image.js';
 import { imageOf } from './copy-record.js';
 import { planReleaseArtifact, publishReleaseArtifact, writeMaterial, type PublishedArtifact } from './release-artifact.js';
 import type { SyncConfig } from '../config/config.js';
+import { emitSyncEvent, type SyncEventListener, type SyncImageRef, type SyncItemScope } from './sync-events.js';
 
 export interface RefusalRecord {
   release: string;
@@ -59,6 +60,8 @@ export interface ImageOutcome {
   /** `reconciled`: the target held it but the ledger had no copied event; verified again and recorded. */
   status: 'copied' | 'present' | 'reconciled' | 'refused' | 'failed';
   digest?: string;
+  /** Bytes this run wrote into the target for it (0 when present). */
+  bytes?: number;
 }
 
 export interface ReleaseOutcome {
@@ -87,6 +90,8 @@ export interface ReleaseContext {
   refusals: RefusalRecord[];
   failures: FailureRecord[];
   logger?: Logger | undefined;
+  /** Progress and decisions as they happen (sync-events.ts). */
+  onEvent?: SyncEventListener | undefined;
 }
 
 const REFUSAL_CODES = new Set(['VERIFY_FAILED', 'NO_SIGNATURE', 'INTEGRITY', 'TAG_CONFLICT', 'LIMIT_EXCEEDED', 'BAD_INPUT']);
@@ -96,7 +101,7 @@ export function isRefusal(e: unknown): e is AirlockError {
   return isAirlockError(e) && (REFUSAL_CODES.has(e.code) || refusalReasonOf(e) !== undefined);
 }
 
-function refuse(ctx: ReleaseContext, at: { release: string; image?: string | null; tag?: string | null; digest?: string | null }, e: AirlockError): void {
+function refuse(ctx: ReleaseContext, scope: SyncItemScope, at: { release: string; image?: string | null; tag?: string | null; digest?: string | null }, e: AirlockError): void {
   const d = e.details ?? {};
   const digest = at.digest ?? (typeof d.digest === 'string' ? d.digest : null);
   const check = typeof d.check === 'string' ? d.check : typeof d.reason === 'string' ? d.reason : null;
@@ -105,10 +110,14 @@ function refuse(ctx: ReleaseContext, at: { release: string; image?: string | nul
     refusedEvent({ image: at.image ?? null, digest, release: at.release, tag: at.tag ?? null, reason: e.code, message: e.message, evidence }),
   );
   ctx.refusals.push({ release: at.release, image: at.image ?? null, digest, reason: e.code, check, message: e.message, newlyRecorded: seq !== null });
+  const item = at.image ?? at.release;
+  emitSyncEvent(ctx.onEvent, { type: 'refused', release: at.release, scope, item, digest, code: e.code, check, message: e.message, newlyRecorded: seq !== null });
 }
 
-function failure(ctx: ReleaseContext, release: string, item: string, e: unknown): void {
-  ctx.failures.push({ release, item, code: isAirlockError(e) ? e.code : 'INTERNAL', message: messageOf(e) });
+function failure(ctx: ReleaseContext, scope: SyncItemScope, release: string, item: string, e: unknown): void {
+  const f = { release, item, code: isAirlockError(e) ? e.code : 'INTERNAL', message: messageOf(e) };
+  ctx.failures.push(f);
+  emitSyncEvent(ctx.onEvent, { type: 'failed', scope, ...f });
 }
 
 /** Trust on first use: the release as the ledger first recorded it (checksums digest, bundle), if it did. */
@@ -118,6 +127,14 @@ function recordedRelease(ledger: Ledger, tag: string): { digest: string | null; 
 }
 
 export async function syncRelease(ctx: ReleaseContext, release: UnverifiedRelease): Promise<ReleaseOutcome> {
+  const started = Date.now();
+  emitSyncEvent(ctx.onEvent, { type: 'release-start', release: release.tag });
+  const out = await syncReleaseItems(ctx, release, started);
+  emitSyncEvent(ctx.onEvent, { type: 'release-done', release: release.tag, status: out.status, durationMs: Date.now() - started });
+  return out;
+}
+
+async function syncReleaseItems(ctx: ReleaseContext, release: UnverifiedRelease, started: number): Promise<ReleaseOutcome> {
   const out: ReleaseOutcome = { tag: release.tag, status: 'mirrored', assets: [], assetsLeft: [], images: [], ignoredImages: [] };
   const repository = ctx.config.upstream.repository;
   let checksums: VerifiedChecksums;
@@ -133,17 +150,18 @@ export async function syncRelease(ctx: ReleaseContext, release: UnverifiedReleas
     }
   } catch (e) {
     if (isRefusal(e)) {
-      refuse(ctx, { release: release.tag, image: `${repository}@${release.tag}` }, e);
+      refuse(ctx, 'release', { release: release.tag, image: `${repository}@${release.tag}` }, e);
       out.status = 'refused';
     } else {
       // Unreachable GitHub or Rekor: this release fails, the next ones still get their turn.
-      failure(ctx, release.tag, `${repository}@${release.tag}`, e);
+      failure(ctx, 'release', release.tag, `${repository}@${release.tag}`, e);
       out.status = 'failed';
     }
     return out;
   }
   const identity = checksums.verdict.signer.kind === 'certificate' ? checksums.verdict.signer.identity : null;
   out.checksums = { name: checksums.name, digest: checksums.digest, evidence: checksums.bundleSource, identity };
+  emitSyncEvent(ctx.onEvent, { type: 'release-verified', release: release.tag, digest: checksums.digest, identity, evidence: checksums.bundleSource, durationMs: Date.now() - started });
   const recorded = recordedRelease(ctx.ledger, release.tag);
   if (recorded === undefined) {
     ctx.run.append([
@@ -163,8 +181,8 @@ export async function syncRelease(ctx: ReleaseContext, release: UnverifiedReleas
     try {
       verified.push(await downloadVerifiedAsset(ctx.github, a, checksums.file, join(ctx.assetsDir, release.tag)));
     } catch (e) {
-      if (isRefusal(e)) refuse(ctx, { release: release.tag, image: `${repository}@${release.tag}/${a.asset.name}`, digest: a.asset.digest ?? null }, e);
-      else failure(ctx, release.tag, `${repository}@${release.tag}/${a.asset.name}`, e);
+      if (isRefusal(e)) refuse(ctx, 'asset', { release: release.tag, image: `${repository}@${release.tag}/${a.asset.name}`, digest: a.asset.digest ?? null }, e);
+      else failure(ctx, 'asset', release.tag, `${repository}@${release.tag}/${a.asset.name}`, e);
       out.status = 'partial';
     }
   }
@@ -182,7 +200,7 @@ export async function syncRelease(ctx: ReleaseContext, release: UnverifiedReleas
       install = imagesFromInstallYaml(await readVerifiedAsset(verified, fromAsset), { canonicalPrefix: ctx.config.images.canonicalPrefix });
     } catch (e) {
       if (!isRefusal(e)) throw e;
-      refuse(ctx, { release: release.tag, image: `${repository}@${release.tag}/${fromAsset}` }, e);
+      refuse(ctx, 'asset', { release: release.tag, image: `${repository}@${release.tag}/${fromAsset}` }, e);
       out.status = 'refused';
       return out;
     }
@@ -193,6 +211,11 @@ export async function syncRelease(ctx: ReleaseContext, release: UnverifiedReleas
     const plan = planImage(image, { canonicalPrefix: ctx.config.images.canonicalPrefix, source: ctx.config.images.source, target: ctx.config.target, requireProvenance: ctx.config.images.requireProvenance });
     const outcome: ImageOutcome = { name: image.name, tag: image.tag, source: plan.source, target: plan.target, status: 'copied' };
     out.images.push(outcome);
+    const ref: SyncImageRef = { name: image.name, tag: image.tag, target: plan.target };
+    const imageStarted = Date.now();
+    let verifyStarted: number | undefined;
+    let verifyMs: number | undefined;
+    emitSyncEvent(ctx.onEvent, { type: 'image-stage', release: release.tag, image: ref, stage: 'resolving', elapsedMs: 0 });
     try {
       const r = await syncImage(plan, {
         trust: ctx.trust,
@@ -201,18 +224,39 @@ export async function syncRelease(ctx: ReleaseContext, release: UnverifiedReleas
         storeOptions: ctx.storeOptions,
         concurrency: ctx.config.concurrency,
         logger: ctx.logger,
+        ...(ctx.onEvent
+          ? {
+              onProgress: (progress) => emitSyncEvent(ctx.onEvent, { type: 'image-progress', release: release.tag, image: ref, progress }),
+              onStage: (stage, digest) => {
+                if (stage === 'verifying') verifyStarted = Date.now();
+                else if (verifyStarted !== undefined) verifyMs = Date.now() - verifyStarted;
+                emitSyncEvent(ctx.onEvent, { type: 'image-stage', release: release.tag, image: ref, stage, digest, elapsedMs: Date.now() - imageStarted });
+              },
+            }
+          : {}),
       });
       outcome.digest = r.digest;
+      outcome.bytes = r.bytesMoved;
       if (r.alreadyPresent) outcome.status = r.reconciled ? 'reconciled' : 'present';
+      emitSyncEvent(ctx.onEvent, {
+        type: 'image-done', release: release.tag, image: ref, status: outcome.status, digest: r.digest, bytes: r.bytesMoved, durationMs: Date.now() - imageStarted,
+        ...(verifyMs !== undefined ? { verifyMs } : {}),
+      });
     } catch (e) {
       out.status = out.status === 'mirrored' ? 'partial' : out.status;
       if (isRefusal(e)) {
         outcome.status = 'refused';
-        refuse(ctx, { release: release.tag, image: imageOf(plan.source), tag: image.tag }, e);
+        refuse(ctx, 'image', { release: release.tag, image: imageOf(plan.source), tag: image.tag }, e);
       } else {
         outcome.status = 'failed';
-        failure(ctx, release.tag, plan.source, e);
+        failure(ctx, 'image', release.tag, plan.source, e);
       }
+      const last = outcome.status === 'refused' ? ctx.refusals.at(-1) : undefined;
+      emitSyncEvent(ctx.onEvent, {
+        type: 'image-done', release: release.tag, image: ref, status: outcome.status, ...(last?.digest ? { digest: last.digest } : {}), bytes: 0, durationMs: Date.now() - imageStarted,
+        ...(verifyMs !== undefined ? { verifyMs } : {}),
+        code: isAirlockError(e) ? e.code : 'INTERNAL', check: last?.check ?? null, message: messageOf(e),
+      });
     }
   }
 
@@ -227,8 +271,8 @@ export async function syncRelease(ctx: ReleaseContext, release: UnverifiedReleas
     out.artifact = await publishReleaseArtifact(artifact, { tag: release.tag, release: release.tag, storeOptions: ctx.storeOptions, run: ctx.run, from: [checksums.digest] });
   } catch (e) {
     out.status = out.status === 'mirrored' ? 'partial' : out.status;
-    if (isRefusal(e)) refuse(ctx, { release: release.tag, image: imageOf(artifact.reference), digest: artifact.digest, tag: release.tag }, e);
-    else failure(ctx, release.tag, artifact.reference, e);
+    if (isRefusal(e)) refuse(ctx, 'artifact', { release: release.tag, image: imageOf(artifact.reference), digest: artifact.digest, tag: release.tag }, e);
+    else failure(ctx, 'artifact', release.tag, artifact.reference, e);
   }
   return out;
 }

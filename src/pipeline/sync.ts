@@ -27,6 +27,7 @@ import { releaseRepository } from './release-artifact.js';
 import { FileResponseCache } from './github-cache.js';
 import { syncRelease, type FailureRecord, type RefusalRecord, type ReleaseOutcome } from './sync-release.js';
 import { xdgStateHome, type Env } from '../config/paths.js';
+import { emitSyncEvent, type SyncEventListener } from './sync-events.js';
 
 export interface SyncOptions {
   config: SyncConfig;
@@ -38,6 +39,23 @@ export interface SyncOptions {
   waitMs?: number;
   env?: Env;
   logger?: Logger;
+  /** Progress and decisions as they happen (sync-events.ts): for a progress view and log lines. */
+  onEvent?: SyncEventListener;
+}
+
+/** The run in numbers, for `--json`, logs and metrics. */
+export interface SyncSummary {
+  outcome: 'ok' | 'refusals' | 'failed';
+  releases: number;
+  /** Per image status: copied now, already present, present and re-verified (reconciled), refused, failed. */
+  images: { copied: number; present: number; reconciled: number; refused: number; failed: number };
+  /** All refusals outstanding (images, files, releases), and how many of them this run recorded first. */
+  refusals: number;
+  refusalsNew: number;
+  failures: number;
+  /** Bytes this run wrote into the target for images. */
+  bytesCopied: number;
+  durationMs: number;
 }
 
 export interface SyncResult {
@@ -52,6 +70,7 @@ export interface SyncResult {
   refusals: RefusalRecord[];
   failures: FailureRecord[];
   ledger: { path: string; appended: number; checkpoint: { size: number; rootHash: string } | null };
+  summary: SyncSummary;
 }
 
 export function storeOptionsOf(config: SyncConfig, logger?: Logger): StoreOptions {
@@ -96,6 +115,7 @@ export async function sync(o: SyncOptions): Promise<SyncResult> {
 }
 
 async function syncLocked(o: SyncOptions): Promise<SyncResult> {
+  const started = Date.now();
   const { config, logger } = o;
   // A demo's config trusts the demo's own Sigstore: refused for anything but the demo's stand-in upstream.
   if (o.ledger.demo) assertDemoUpstream(config);
@@ -133,10 +153,11 @@ async function syncLocked(o: SyncOptions): Promise<SyncResult> {
     const listing = await withDemoHint(o.ledger.demo, github.listReleases());
     await cache.save().catch(() => undefined);
     const selection = selectReleases(listing.releases, config.upstream.releases);
+    emitSyncEvent(o.onEvent, { type: 'run-start', target: config.target, releases: [...selection.selected].reverse().map((r) => r.tag), time: started });
     const refusals: RefusalRecord[] = [];
     const failures: FailureRecord[] = [];
     const releases: ReleaseOutcome[] = [];
-    const ctx = { config, profile: config.profile, github, trust, ledger, run, storeOptions, assetsDir: config.assets.directory ?? scratch!, refusals, failures, logger };
+    const ctx = { config, profile: config.profile, github, trust, ledger, run, storeOptions, assetsDir: config.assets.directory ?? scratch!, refusals, failures, logger, onEvent: o.onEvent };
     try {
       // Oldest first: a mirror then grows in release order, as a reader of the ledger expects.
       for (const release of [...selection.selected].reverse()) releases.push(await syncRelease(ctx, release));
@@ -156,6 +177,7 @@ async function syncLocked(o: SyncOptions): Promise<SyncResult> {
       refusals,
       failures,
       ledger: { path: o.ledger.path, appended: run.appendedCount, checkpoint: cp ? { size: cp.size, rootHash: cp.rootHash.toString('base64') } : null },
+      summary: summarize(outcome, releases, refusals, failures, Date.now() - started),
     };
   } finally {
     ledger.close();
@@ -170,6 +192,21 @@ function counts(releases: readonly ReleaseOutcome[], refusals: readonly RefusalR
     copied: images.filter((i) => i.status === 'copied').length,
     present: images.filter((i) => i.status === 'present').length,
     refused: refusals.length,
+  };
+}
+
+export function summarize(outcome: SyncSummary['outcome'], releases: readonly ReleaseOutcome[], refusals: readonly RefusalRecord[], failures: readonly FailureRecord[], durationMs: number): SyncSummary {
+  const images = releases.flatMap((r) => r.images);
+  const n = (s: string) => images.filter((i) => i.status === s).length;
+  return {
+    outcome,
+    releases: releases.length,
+    images: { copied: n('copied'), present: n('present'), reconciled: n('reconciled'), refused: n('refused'), failed: n('failed') },
+    refusals: refusals.length,
+    refusalsNew: refusals.filter((r) => r.newlyRecorded).length,
+    failures: failures.length,
+    bytesCopied: images.reduce((t, i) => t + (i.bytes ?? 0), 0),
+    durationMs,
   };
 }
 
