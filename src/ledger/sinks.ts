@@ -93,7 +93,8 @@ export class CommandSink implements CheckpointSink {
 
 /**
  * Publishes to every sink; a failure is reported (and logged) but does not undo the checkpoint, which is already
- * stored in the ledger and will be published again with the next one.
+ * stored in the ledger and will be published with the next one — or, to a sink that can tell it lacks it
+ * (isPublished), by the next run that has nothing to record.
  */
 export async function publishCheckpoint(sinks: readonly CheckpointSink[], checkpoint: SignedCheckpoint, logger?: Logger): Promise<SinkOutcome[]> {
   const out: SinkOutcome[] = [];

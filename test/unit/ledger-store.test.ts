@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT_CODES, isAirlockError, type AirlockError } from '../../src/errors.js';
+import type { SignedCheckpoint } from '../../src/ledger/checkpoint.js';
 import { refusedEvent, verifiedEvent, type LedgerEventInput } from '../../src/ledger/events.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { APPLICATION_ID, SCHEMA_VERSION } from '../../src/ledger/schema.js';
@@ -192,7 +193,6 @@ describe('ledger storage', () => {
 
   it('a run that records nothing publishes the latest checkpoint again where a sink says it lacks it, the ledger untouched', async () => {
     const { FileSink } = await import('../../src/ledger/sinks.js');
-    type Cp = import('../../src/ledger/checkpoint.js').SignedCheckpoint;
     /** A sink that can tell what it holds (as the registry sink does with one HEAD), and one whose check fails. */
     class Held {
       readonly description = 'held';
@@ -200,11 +200,11 @@ describe('ledger storage', () => {
       note: string | undefined;
       asked = 0;
       published = 0;
-      isPublished(c: Cp): Promise<boolean> {
+      isPublished(c: SignedCheckpoint): Promise<boolean> {
         this.asked++;
         return Promise.resolve(this.note === c.note);
       }
-      publish(c: Cp): Promise<void> {
+      publish(c: SignedCheckpoint): Promise<void> {
         this.published++;
         this.note = c.note;
         return Promise.resolve();
