@@ -57,6 +57,12 @@ export interface CopyRecordContext<R> {
 export interface CopyRecorder<R> {
   beforeWrite(ctx: CopyRecordContext<R>, plan: CopyPlanSummary): void | Promise<void>;
   afterWrite(ctx: CopyRecordContext<R>, result: CopyResult, referrersIndex: Descriptor | undefined): void | Promise<void>;
+  /**
+   * After every copy that completed, whether it wrote anything (`wrote`) or found everything in place, after
+   * afterWrite: the record can account for what the target already held (a copy killed after writing, before
+   * recording).
+   */
+  settled?(ctx: CopyRecordContext<R>, result: CopyResult, wrote: boolean): void | Promise<void>;
 }
 
 /** The `airlock copy --json` result. */
@@ -161,6 +167,7 @@ export async function copyReferences<R = unknown>(opts: CopyReferencesOptions<R>
     // Closing the target can still fail (an oci-archive is packed here), and that must fail the copy.
     await to.store.close();
     if (opts.recorder && planned) await opts.recorder.afterWrite(record, result, referrersIndex);
+    await opts.recorder?.settled?.(record, result, planned);
     // Name the target as written: with the tag given to it, else by digest (not the `latest` a parser defaults to).
     const written: Reference = { ...dst, tag: targetTag, digest: targetTag === undefined ? result.digest : undefined };
     return {

@@ -17,7 +17,7 @@ import { LedgerQueries, type DigestStory, type LedgerFilter } from './query.js';
 import { leafText, rowFromRaw, ROW_COLUMNS, storedValues, toStoredRow, type StoredRow } from './row.js';
 import { LedgerRun } from './run.js';
 import { refusalLookup, type RefusalKey } from './refusals.js';
-import { publishCheckpoint, type CheckpointSink, type SinkOutcome } from './sinks.js';
+import { publishCheckpoint, republishCheckpoint, type CheckpointSink, type SinkOutcome } from './sinks.js';
 import { TreeStore } from './tree.js';
 
 export interface LedgerOpenOptions {
@@ -226,7 +226,8 @@ export class Ledger {
 
   /**
    * Signs and stores a checkpoint of the whole log, then publishes it to the sinks. When the latest checkpoint
-   * already covers every event it is returned as is (created: false) and nothing is written; an empty ledger has none.
+   * already covers every event it is returned as is (created: false) and nothing is written to the ledger; it is
+   * published only to the sinks that can tell they lack it (one HEAD for a registry); an empty ledger has none.
    */
   async checkpoint(): Promise<CheckpointOutcome | null> {
     const key = this.writable();
@@ -243,7 +244,8 @@ export class Ledger {
     const made = guarded(this.path, () => this.db.transaction(sign).immediate());
     if (!made) return null;
     const checkpoint = parseSignedCheckpoint(made.note, 'The checkpoint just written');
-    const published = made.created ? await publishCheckpoint(this.opts.sinks ?? [], checkpoint, this.opts.logger) : [];
+    // An existing checkpoint goes again to a sink that says it lacks it (a run killed while publishing it).
+    const published = made.created ? await publishCheckpoint(this.opts.sinks ?? [], checkpoint, this.opts.logger) : await republishCheckpoint(this.opts.sinks ?? [], checkpoint, this.opts.logger);
     return { checkpoint, created: made.created, published };
   }
 

@@ -51,7 +51,8 @@ export class LedgerRun {
   /**
    * Ends the run: when it appended anything, records run-finished and writes (and publishes) a checkpoint;
    * otherwise writes nothing and returns null — unless entries of an earlier, killed run are not covered by any
-   * checkpoint yet: then those are checkpointed (and published).
+   * checkpoint yet: then those are checkpointed (and published); or the latest checkpoint is missing from a sink
+   * that can tell (a kill during its publication): then it is published there, the ledger untouched.
    */
   async finish(result: { outcome: 'ok' | 'refusals' | 'failed'; counts: Record<string, number> }): Promise<CheckpointOutcome | null> {
     if (this.finished) throw new Error('this ledger run is already finished');
@@ -59,8 +60,9 @@ export class LedgerRun {
     if (this.appended === 0) {
       // A run killed after its last append left entries no checkpoint covers, and the run that found nothing new to
       // do is the next chance to sign them: a checkpoint is written only then (otherwise nothing is).
+      // The latest checkpoint is also published again where a run killed while publishing it left it missing.
       const pending = await this.writer.checkpoint();
-      return pending?.created ? pending : null;
+      return pending && (pending.created || pending.published.some((p) => p.ok)) ? pending : null;
     }
     const durationMs = Date.now() - Date.parse(this.startedAt);
     this.writer.write([runFinished({ ...result, durationMs })], this.id, () => []);

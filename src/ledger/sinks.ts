@@ -17,6 +17,12 @@ export interface CheckpointSink {
   /** True when what is published here is out of reach of whoever controls this host. */
   readonly leavesHost: boolean;
   publish(checkpoint: SignedCheckpoint): Promise<void>;
+  /**
+   * Whether this checkpoint is already published here, for a sink that can tell cheaply (one HEAD): a run killed
+   * while publishing left the checkpoint only in the ledger, and a later run with nothing new to record asks this
+   * and publishes it again. Sinks without it are published to only when a checkpoint is made.
+   */
+  isPublished?(checkpoint: SignedCheckpoint): Promise<boolean>;
 }
 
 export interface SinkOutcome {
@@ -87,7 +93,8 @@ export class CommandSink implements CheckpointSink {
 
 /**
  * Publishes to every sink; a failure is reported (and logged) but does not undo the checkpoint, which is already
- * stored in the ledger and will be published again with the next one.
+ * stored in the ledger and will be published with the next one — or, to a sink that can tell it lacks it
+ * (isPublished), by the next run that has nothing to record.
  */
 export async function publishCheckpoint(sinks: readonly CheckpointSink[], checkpoint: SignedCheckpoint, logger?: Logger): Promise<SinkOutcome[]> {
   const out: SinkOutcome[] = [];
@@ -101,6 +108,25 @@ export async function publishCheckpoint(sinks: readonly CheckpointSink[], checkp
     }
   }
   return out;
+}
+
+/**
+ * The latest checkpoint again, to the sinks that say they do not hold it (a publication cut short by a kill); the
+ * ledger is not written. A sink that cannot be asked is reported like a failed publication.
+ */
+export async function republishCheckpoint(sinks: readonly CheckpointSink[], checkpoint: SignedCheckpoint, logger?: Logger): Promise<SinkOutcome[]> {
+  const out: SinkOutcome[] = [];
+  const missing: CheckpointSink[] = [];
+  for (const s of sinks) {
+    if (!s.isPublished) continue;
+    try {
+      if (!(await s.isPublished(checkpoint))) missing.push(s);
+    } catch (e) {
+      warn(logger, `could not check whether ${s.description} holds the latest ledger checkpoint: ${messageOf(e)}`);
+      out.push({ sink: s.description, leavesHost: s.leavesHost, ok: false, error: messageOf(e) });
+    }
+  }
+  return [...out, ...(await publishCheckpoint(missing, checkpoint, logger))];
 }
 
 /** The sentence `ledger verify` and the docs give when no checkpoint leaves the host. */

@@ -9,6 +9,8 @@
  * an OCI image manifest with artifactType `application/vnd.airlock.ledger.checkpoint.v1`, the empty config, one
  * layer holding the signed note. Tags: `<ledger id>` (the latest) and `<ledger id>-<size>` (history). The
  * manifest has no timestamp, so the same checkpoint always has the same digest and a republication writes nothing.
+ * A run with nothing to record HEADs the latest tag and publishes the ledger's latest checkpoint when the tag does
+ * not name it (a run killed while publishing).
  */
 import { createHash } from 'node:crypto';
 import type { SignedCheckpoint } from '../ledger/checkpoint.js';
@@ -73,6 +75,21 @@ export class RegistryCheckpointSink implements CheckpointSink {
     this.description = `OCI artifact ${target.registry}/${this.repository}`;
     // A registry on this machine is in reach of whoever controls it; any other host is not.
     this.leavesHost = !isLoopbackHost(new URL(`http://${target.registry}`).hostname);
+  }
+
+  /**
+   * One HEAD of the latest tag: it is written last, so when it names this checkpoint's manifest the history tag and
+   * the blobs are there too.
+   */
+  async isPublished(checkpoint: SignedCheckpoint): Promise<boolean> {
+    const { manifest } = checkpointArtifact(checkpoint);
+    const store = new RegistryStore(this.target.registry, this.options);
+    try {
+      const head = await store.repository(this.repository).headManifest(checkpointTag(checkpoint.origin));
+      return head?.digest === describe(manifest, MediaTypes.ociManifest).digest;
+    } finally {
+      await store.close();
+    }
   }
 
   async publish(checkpoint: SignedCheckpoint): Promise<void> {

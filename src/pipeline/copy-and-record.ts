@@ -43,7 +43,7 @@ export async function copyAndRecord(o: CopyAndRecordOptions): Promise<CopyAndRec
     const run = ledger.startRun({ command: 'copy', toolVersion: o.toolVersion, configDigest, source: o.source, target: o.target });
     let result: CopyVerifiedResult;
     try {
-      result = await copyReferences<CopyVerification>({ ...prepared, recorder: ledgerCopyRecorder(run) });
+      result = await copyReferences<CopyVerification>({ ...prepared, recorder: ledgerCopyRecorder(run, (f) => ledger.list(f)) });
     } catch (e) {
       const refused = isAirlockError(e, 'VERIFY_FAILED') || isAirlockError(e, 'NO_SIGNATURE');
       if (refused) {

@@ -6,12 +6,11 @@
  * mirrored content tag never moves silently.
  */
 import { AirlockError } from '../errors.js';
-import { copyReferences, type CopyCommandResult, type SourceAuthorization } from '../copy/references.js';
+import { copyReferences, type CopyCommandResult } from '../copy/references.js';
 import type { CopyProgress } from '../copy/types.js';
 import { authorizeImageCopy, type CopyVerification } from '../image/authorize.js';
 import type { ImagePolicies } from '../image/policies.js';
-import type { JsonObject } from '../ledger/canonical.js';
-import { composedEvent, copiedSignatureEvent, copiedUpstreamEvent, verifiedEvent, type LedgerEntry } from '../ledger/events.js';
+import type { LedgerEntry } from '../ledger/events.js';
 import type { LedgerFilter } from '../ledger/query.js';
 import type { Digest } from '../oci/digest.js';
 import type { StoreOptions } from '../store/options.js';
@@ -78,7 +77,7 @@ export interface SyncImageOptions {
 export async function syncImage(plan: ImagePlan, o: SyncImageOptions): Promise<CopyCommandResult<CopyVerification> & { reconciled: boolean }> {
   const image = imageOf(plan.source);
   const seen = recordedDigest(o.ledgerList, image, plan.image.tag);
-  let verified: SourceAuthorization<CopyVerification> | undefined;
+  const recorder = ledgerCopyRecorder(o.run, o.ledgerList);
   const result = await copyReferences<CopyVerification>({
     source: plan.source,
     target: plan.target,
@@ -88,7 +87,7 @@ export async function syncImage(plan: ImagePlan, o: SyncImageOptions): Promise<C
     storeOptions: o.storeOptions,
     ...(o.logger ? { logger: o.logger } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-    recorder: ledgerCopyRecorder(o.run),
+    recorder,
     authorize: async (source, digest: Digest) => {
       stage(o, 'verifying', digest);
       if (seen !== undefined && seen !== digest) {
@@ -102,36 +101,13 @@ export async function syncImage(plan: ImagePlan, o: SyncImageOptions): Promise<C
           details: { check: 'provenance-required', failures: auth.report?.attestations.failed ?? [] },
         });
       }
-      verified = auth;
       stage(o, 'copying', digest);
       return auth;
     },
   });
-  // The target already held everything (nothing written, so the recorder said nothing). If the ledger never
-  // recorded this copy — a crash between the tag and the copied event, or a target filled before this ledger —
-  // the digest was just verified again, so record that now; the target's content is never trusted on its own.
-  const reconciled = result.alreadyPresent && verified !== undefined && !wasCopied(o.ledgerList, result.digest, result.target);
-  if (reconciled && verified?.report) {
-    const verdict = { ...(verified.evidence as JsonObject), carried: verified.report.carried as unknown as JsonObject[], reconciled: 'present in the target without a copied event; verified again' } as JsonObject;
-    o.run.append([
-      verifiedEvent({ image, digest: result.digest, tag: plan.image.tag, verdict, trustRootDigest: verified.report.trustRoot.digest }),
-      copiedUpstreamEvent({ image, digest: result.digest, tag: plan.image.tag, source: result.source, target: result.target, written: [] }),
-    ]);
-  }
-  // A run killed after writing a signature object but before recording it leaves it in the target unrecorded; the
-  // copy that resumes finds it present and writes (so records) nothing for it. Each signature object carried by
-  // this verification is accounted for once: recorded now, with nothing written, if the ledger has no event for it.
-  if (verified?.report) {
-    const events = verified.report.carried
-      .filter((c) => !wasCopied(o.ledgerList, c.digest, result.target, c.composed ? 'composed' : 'copied-signature'))
-      .map((c) =>
-        c.composed
-          ? composedEvent({ image, digest: c.digest, subject: result.digest, tag: c.tag ?? null, what: `${c.kind} manifest holding only the ${c.layers} verified of ${c.ofLayers} layers`, target: result.target, from: [c.sourceDigest], written: [] })
-          : copiedSignatureEvent({ image, digest: c.digest, tag: c.tag ?? null, signs: result.digest, artifact: c.kind, source: result.source, target: result.target, written: [] }),
-      );
-    if (events.length > 0) o.run.append(events);
-  }
-  return { ...result, reconciled };
+  // What the target held unrecorded (a copy killed before its record) is verified again and recorded by the
+  // recorder (copy-record.ts), shared with `airlock copy`.
+  return { ...result, reconciled: recorder.reconciled };
 }
 
 /** Tells the observer, if any; what it throws is dropped (observing never changes a verification). */
@@ -141,9 +117,4 @@ function stage(o: SyncImageOptions, s: 'verifying' | 'copying', digest: Digest):
   } catch {
     // Observation only.
   }
-}
-
-/** Whether the ledger holds a copied (or composed) event of this digest into this target. */
-function wasCopied(list: (f: LedgerFilter) => LedgerEntry[], digest: string, target: string, kind: 'copied-upstream' | 'copied-signature' | 'composed' = 'copied-upstream'): boolean {
-  return list({ digest, kind, limit: 100_000 }).some((e) => e.digest === digest && e.body.target === target);
 }

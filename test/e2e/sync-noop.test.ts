@@ -3,7 +3,7 @@
  * file of the docker-registry's storage, bytes and sizes, unchanged), appends nothing to the ledger (its file
  * untouched: bytes, size and mtime; no WAL grown), asks GitHub for the release list with If-None-Match (answered
  * 304), and asks the target only HEADs: each image's tag once, each carried signature's tag once, the release
- * artifact's tag once. The built CLI against the generated signed upstream in a REAL docker-registry, both
+ * artifact's tag once, the ledger checkpoint's tag once (to publish it again if a killed run left it unpublished). The built CLI against the generated signed upstream in a REAL docker-registry, both
  * registries behind counting proxies. The figures (wall time, requests by kind) are printed; bench/noop.mjs
  * measures the same outside the test runner.
  */
@@ -81,7 +81,9 @@ describe('airlock sync run again after a complete sync', () => {
       expect(sigs.length, image.name).toBe(image.name.endsWith('-controller') ? 2 : 1); // .sig (+ .att for controllers)
     }
     expect(heads.filter((p) => p === '/v2/mirror/flux-release/manifests/v2.9.4')).toHaveLength(1);
-    expect(heads).toHaveLength(4 + 6 + 1);
+    // …and the ledger's latest checkpoint tag, once: found in place, so nothing is published again.
+    expect(heads.filter((p) => /^\/v2\/mirror\/airlock-ledger\/manifests\/ledger-[^/]+$/.test(p) && !/-\d+$/.test(p)), heads.join('\n')).toHaveLength(1);
+    expect(heads).toHaveLength(4 + 6 + 1 + 1);
 
     const s = source.requests.slice(s0);
     const byKind = (rs: { method: string; path: string }[]): Record<string, number> => {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT_CODES, isAirlockError, type AirlockError } from '../../src/errors.js';
+import type { SignedCheckpoint } from '../../src/ledger/checkpoint.js';
 import { refusedEvent, verifiedEvent, type LedgerEventInput } from '../../src/ledger/events.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { APPLICATION_ID, SCHEMA_VERSION } from '../../src/ledger/schema.js';
@@ -188,6 +189,54 @@ describe('ledger storage', () => {
     expect(same).toMatchObject({ created: false, published: [] });
     expect(l.checkpoints()).toHaveLength(1);
     l.close();
+  });
+
+  it('a run that records nothing publishes the latest checkpoint again where a sink says it lacks it, the ledger untouched', async () => {
+    const { FileSink } = await import('../../src/ledger/sinks.js');
+    /** A sink that can tell what it holds (as the registry sink does with one HEAD), and one whose check fails. */
+    class Held {
+      readonly description = 'held';
+      readonly leavesHost = true;
+      note: string | undefined;
+      asked = 0;
+      published = 0;
+      isPublished(c: SignedCheckpoint): Promise<boolean> {
+        this.asked++;
+        return Promise.resolve(this.note === c.note);
+      }
+      publish(c: SignedCheckpoint): Promise<void> {
+        this.published++;
+        this.note = c.note;
+        return Promise.resolve();
+      }
+    }
+    const held = new Held();
+    const down = { description: 'down', leavesHost: true, publish: () => Promise.reject(new Error('unreachable')), isPublished: () => Promise.reject(new Error('unreachable')) };
+    const file = join(sb.root, 'checkpoint');
+    const l = sb.open({ create: true, sinks: [new FileSink(file), held] });
+    const run = l.startRun({ command: 'sync', toolVersion: '0.1.0' });
+    run.append(sampleEvents(2));
+    const made = await run.finish({ outcome: 'ok', counts: {} });
+    expect(held.published).toBe(1);
+    l.close();
+
+    // Killed while publishing: the sink lost it (the file sink, which cannot tell, is left alone).
+    held.note = undefined;
+    rmSync(file);
+    const before = fingerprint(sb.ledgerPath);
+    const w = sb.open({ sinks: [new FileSink(file), held, down] });
+    const outcome = await w.startRun({ command: 'sync', toolVersion: '0.1.0' }).finish({ outcome: 'ok', counts: {} });
+    expect(outcome).toMatchObject({ created: false, checkpoint: { size: made!.checkpoint.size } });
+    expect(outcome!.published.map((p) => [p.sink, p.ok])).toEqual([['down', false], ['held', true]]);
+    expect(held.note).toBe(made!.checkpoint.note);
+    expect(existsSync(file)).toBe(false);
+    // In place now: the next run only asks, publishes nothing, reports no checkpoint.
+    const w2 = sb.open({ sinks: [held] });
+    expect(await w2.startRun({ command: 'sync', toolVersion: '0.1.0' }).finish({ outcome: 'ok', counts: {} })).toBeNull();
+    expect([held.asked, held.published]).toEqual([2, 2]);
+    w.close();
+    w2.close();
+    expect(fingerprint(sb.ledgerPath)).toEqual(before);
   });
 
   it('refuses invalid events with one sentence', () => {
