@@ -139,10 +139,12 @@ export async function verifyReleaseArtifact(o: VerifyReleaseOptions): Promise<{ 
     const layerOf = (name: string): ReleaseLayer => byName.get(name)!;
     const checksumsName = profiled.checksums.checksums.name;
     const checksumsBytes = await readAll(repo, layerOf(checksumsName).descriptor, checksumsName);
-    const material = [profiled.checksums.detached?.signature.name, profiled.checksums.detached?.certificate.name, ...profiled.checksums.bundles.map((b) => b.name)].filter((n): n is string => n !== undefined);
-    // The bundle sync built from Rekor's entry (detached .sig/.pem), else the release's own bundle.
-    const kept = byName.get(`${checksumsName}.sigstore.json`);
-    const shipped = profiled.checksums.bundles[0];
+    // As sync published it: detached .sig/.pem with the bundle it built from Rekor's entry
+    // (`<checksums>.sigstore.json`), or else the release's own bundle.
+    const detached = profiled.checksums.detached;
+    const kept = detached ? byName.get(`${checksumsName}.sigstore.json`) : undefined;
+    const shipped = detached ? undefined : profiled.checksums.bundles[0];
+    const material = detached ? [detached.signature.name, detached.certificate.name] : shipped ? [shipped.name] : [];
     const bundleLayer = kept ?? (shipped ? layerOf(shipped.name) : undefined);
     if (!bundleLayer) {
       throw new AirlockError('NO_SIGNATURE', `The release artifact ${opened.display} carries no Sigstore bundle for ${checksumsName}, so it cannot be verified offline; the release is refused.`, {
