@@ -29,11 +29,13 @@ import type { JsonObject } from '../ledger/canonical.js';
 import { archiveLoadedEvent, refusedEvent, releaseDiscovered, type LedgerEventInput } from '../ledger/events.js';
 import { Ledger } from '../ledger/ledger.js';
 import type { LedgerRun } from '../ledger/run.js';
-import { toSinks } from '../ledger/sinks.js';
+import { toSinks, type CheckpointSink } from '../ledger/sinks.js';
+import type { SignedCheckpoint } from '../ledger/checkpoint.js';
+import { RegistryCheckpointSink } from '../pipeline/checkpoint-artifact.js';
 import type { Logger } from '../log.js';
 import { hexOf, type Digest } from '../oci/digest.js';
 import { parseManifest } from '../oci/manifest.js';
-import { isTag } from '../oci/reference.js';
+import { isTag, parseRegistryReference } from '../oci/reference.js';
 import { ledgerCopyRecorder, type EventSink } from '../pipeline/copy-record.js';
 import { planReleaseArtifact, publishReleaseArtifact, releaseRepository } from '../pipeline/release-artifact.js';
 import type { VerifiedAsset } from '../pipeline/sync-assets.js';
@@ -228,6 +230,24 @@ async function checkTargetTags(target: string, wanted: { name: string; tag: stri
   }
 }
 
+/**
+ * A registry target gets each checkpoint as an OCI artifact beside the content (as sync does) — but only once the
+ * release is being pushed: a refused archive leaves the target exactly as it was.
+ */
+class WhenPushing implements CheckpointSink {
+  enabled = false;
+  constructor(private readonly sink: CheckpointSink) {}
+  get description(): string {
+    return this.sink.description;
+  }
+  get leavesHost(): boolean {
+    return this.sink.leavesHost;
+  }
+  async publish(checkpoint: SignedCheckpoint): Promise<void> {
+    if (this.enabled) await this.sink.publish(checkpoint);
+  }
+}
+
 /** The copy events say where the content came from: the canonical image, from the archive (not a temp path). */
 function archiveSink(run: EventSink, stageRef: string, canonicalPrefix: string, archiveName: string): EventSink {
   const prefix = `${stageRef}/`;
@@ -254,7 +274,10 @@ export async function loadArchive(o: LoadOptions): Promise<LoadResult> {
   const { config } = o;
   const releaseRepo = releaseRepository(config.profile.name);
   // The ledger (and its key) first: nothing is loaded unrecorded, and a missing key fails before any work.
-  const ledger = Ledger.open(o.ledger.path, { create: true, key: o.ledger.key, sinks: toSinks(o.ledger.sinks), ...(o.logger ? { logger: o.logger } : {}) });
+  const sinks = toSinks(o.ledger.sinks);
+  const registrySink = o.target.startsWith('oci:') ? undefined : new WhenPushing(new RegistryCheckpointSink(parseRegistryReference(`${o.target}/airlock-ledger`, { requireTagOrDigest: false }), storeOptions));
+  if (registrySink) sinks.push(registrySink);
+  const ledger = Ledger.open(o.ledger.path, { create: true, key: o.ledger.key, sinks, ...(o.logger ? { logger: o.logger } : {}) });
   const stage = await mkdtemp(join(tmpdir(), 'airlock-archive-load-'));
   const stageRef = `oci:${stage}`;
   const archiveName = basename(file);
@@ -324,6 +347,7 @@ export async function loadArchive(o: LoadOptions): Promise<LoadResult> {
 
     // Everything verified: now, and only now, the target is written.
     pushing = true;
+    if (registrySink) registrySink.enabled = true;
     const checksums = verified.artifact.checksums;
     if (!ledger.list({ kind: 'release-discovered', release, limit: 1 })[0]) {
       run.append([

@@ -17,7 +17,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { extract as tarExtract, pack as tarPack, type Headers } from 'tar-stream';
+import { extract as tarExtract, pack as tarPack, type Header } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoadResult } from '../../src/archive/load.js';
 import type { SaveResult } from '../../src/archive/save.js';
@@ -39,7 +39,7 @@ let rootSha: string;
 const registries: RunningRegistry[] = [];
 
 interface TarEntry {
-  header: Headers;
+  header: Partial<Header> & { name: string };
   data: Buffer;
 }
 
@@ -66,8 +66,8 @@ async function writeTar(file: string, entries: TarEntry[]): Promise<void> {
   })();
   for (const e of entries) {
     await new Promise<void>((resolve, reject) => {
-      const body = e.header.type === 'file' ? e.data : undefined;
-      p.entry({ ...e.header, size: body?.length ?? 0 }, body, (err) => (err ? reject(err) : resolve()));
+      const body = e.header.type === 'file' ? e.data : Buffer.alloc(0);
+      p.entry({ ...e.header, size: body.length }, body, (err) => (err ? reject(err) : resolve()));
     });
   }
   p.finalize();
@@ -206,7 +206,8 @@ describe('archive load in a network namespace where only the second registry is 
     expect(out.stdout).toContain('VERIFY 0');
     const catalogLine = out.stdout.split('\n').find((l) => l.startsWith('{"repositories"'))!;
     expect((JSON.parse(catalogLine) as { repositories: string[] }).repositories.sort()).toEqual(
-      ['fluxcd/flux-cli', 'fluxcd/flux-manifests', 'fluxcd/flux-release', 'fluxcd/helm-controller', 'fluxcd/notification-controller', 'fluxcd/source-controller'],
+      // The release, and the receiver's checkpoint as an OCI artifact beside it (as sync publishes it).
+      ['fluxcd/airlock-ledger', 'fluxcd/flux-cli', 'fluxcd/flux-manifests', 'fluxcd/flux-release', 'fluxcd/helm-controller', 'fluxcd/notification-controller', 'fluxcd/source-controller'],
     );
     const loaded = JSON.parse(readFileSync(join(ns, 'load.json'), 'utf8')) as LoadResult;
     expect(loaded.trustRoot).toMatchObject({ sha256: rootSha, pinnedBy: 'trusted-root-sha256' });
