@@ -17,9 +17,11 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { xdgStateHome, type Env } from '../config/paths.js';
+import { withLock, type LockOptions } from '../file-lock.js';
 import type { SyncConfig } from '../config/config.js';
 import type { LedgerSettings } from '../config/ledger-config.js';
 import { copyReferences } from '../copy/references.js';
@@ -67,6 +69,7 @@ export interface LoadOptions {
   ledgerPublicKey?: string;
   toolVersion: string;
   archiveLimits?: Partial<ArchiveLimits>;
+  env?: Env;
   onProgress?: (bytes: number) => void;
   logger?: Logger;
 }
@@ -266,7 +269,24 @@ function archiveSink(run: EventSink, stageRef: string, canonicalPrefix: string, 
   };
 }
 
+/**
+ * The same locks as sync (the ledger's `<path>.lock` and one per target under $XDG_STATE_HOME/airlock/locks): a
+ * load and a sync never write one ledger or one target at the same time. Waits up to 30 s, then exits LOCKED.
+ */
 export async function loadArchive(o: LoadOptions): Promise<LoadResult> {
+  const locks = join(xdgStateHome(o.env), 'airlock', 'locks');
+  await mkdir(locks, { recursive: true });
+  await mkdir(dirname(o.ledger.path), { recursive: true });
+  const targetLock = join(locks, `${createHash('sha256').update(o.target).digest('hex').slice(0, 32)}.lock`);
+  const options = (what: string): LockOptions => ({
+    timeoutMs: 30_000,
+    staleMs: 7 * 24 * 3600 * 1000,
+    lockedMessage: (who) => `Another airlock process (${who}) holds the lock on ${what}; try again when it has finished.`,
+  });
+  return withLock(`${o.ledger.path}.lock`, () => withLock(targetLock, () => loadLocked(o), options(`the target ${o.target}`)), options(`the ledger ${o.ledger.path}`));
+}
+
+async function loadLocked(o: LoadOptions): Promise<LoadResult> {
   const file = resolve(o.file);
   const st = await stat(file).catch(() => undefined);
   if (!st?.isFile()) throw new AirlockError('NOT_FOUND', `The archive ${o.file} does not exist or is not a file.`);

@@ -283,6 +283,48 @@ describe('archive load refuses, pushing nothing of the release', () => {
     expect(await catalog(unpinned.reg)).toEqual([]);
   }, 120_000);
 
+  it('an install.yaml naming one more image, re-hashed and re-indexed so every blob matches its name (INTEGRITY, exit 6)', async () => {
+    const file = await mutated('install-yaml', (entries) => {
+      const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+      const blob = (hex: string) => entry(entries, `flux-release/blobs/sha256/${hex}`);
+      const put = (data: Buffer) => {
+        const hex = sha(data);
+        entries.push({ header: { ...blob(top.digest.slice(7)).header, name: `flux-release/blobs/sha256/${hex}`, size: data.length }, data });
+        return hex;
+      };
+      const index = JSON.parse(entry(entries, 'flux-release/index.json').data.toString('utf8')) as IndexJson;
+      const top = index.manifests[0]!;
+      const manifest = JSON.parse(blob(top.digest.slice(7)).data.toString('utf8')) as { layers: { digest: string; size: number; annotations: Record<string, string> }[] };
+      const layer = manifest.layers.find((l) => l.annotations['org.opencontainers.image.title'] === 'install.yaml')!;
+      const yaml = Buffer.concat([blob(layer.digest.slice(7)).data, Buffer.from('---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: x\n    image: ghcr.io/fluxcd/evil-controller:v1.0.0\n')]);
+      layer.digest = `sha256:${put(yaml)}`;
+      layer.size = yaml.length;
+      const bytes = Buffer.from(JSON.stringify(manifest));
+      top.digest = `sha256:${put(bytes)}`;
+      top.size = bytes.length;
+      entry(entries, 'flux-release/index.json').data = Buffer.from(JSON.stringify(index));
+      return entries;
+    });
+    const r = await loadInto(file, pin());
+    expect(r.code).toBe(6);
+    expect(r.stderr).toMatch(/install\.yaml in .* is sha256:[0-9a-f]{64}, but the signed checksums say sha256:[0-9a-f]{64}; the release is refused\./);
+    expect(await catalog(r.reg)).toEqual([]);
+  }, 60_000);
+
+  it('a ledger excerpt with an edited entry (LEDGER_INVALID, exit 14)', async () => {
+    const file = await mutated('excerpt', (entries) => {
+      const e = entry(entries, 'ledger-excerpt.json');
+      const x = JSON.parse(e.data.toString('utf8')) as { entries: { leaf: string }[] };
+      x.entries[1]!.leaf = x.entries[1]!.leaf.replace(/"time":"[^"]+"/, '"time":"2020-01-01T00:00:00.000Z"');
+      e.data = Buffer.from(JSON.stringify(x));
+      return entries;
+    });
+    const r = await loadInto(file, pin());
+    expect(r.code).toBe(14);
+    expect(r.stderr).toMatch(/ledger excerpt has entry \d+, which is not in the tree of its checkpoint/);
+    expect(await catalog(r.reg)).toEqual([]);
+  }, 60_000);
+
   const hostile: [string, (entries: TarEntry[]) => TarEntry[], RegExp][] = [
     ['a symlink', (e) => [...e, { header: { name: 'source-controller/blobs/sha256/link', type: 'symlink', linkname: '/etc/passwd', mode: 0o777 }, data: Buffer.alloc(0) }], /symlink entry/],
     ['a .. name', (e) => [{ header: { name: '../x', type: 'file', mode: 0o644 }, data: Buffer.from('x') }, ...e], /climbs out with \.\./],
