@@ -364,4 +364,37 @@ describe('inside the demo directory', () => {
     const verify = await runCli(['ledger', 'verify'], { env, cwd: sender });
     expect(verify.code, verify.stderr).toBe(0);
   }, 120_000);
+
+  it('saves from a demo whose mirror is a registry (the config\'s target), and the receiver loads it with --trusted-root', async () => {
+    const reg = await startRegistry();
+    registries.push(reg);
+    const dir = join(root, 'demo-registry');
+    const demo = await runCli(['demo', '--dir', dir, '--target', `${reg.host}/fluxcd`], { env, cwd: root, timeoutMs: 120_000 });
+    expect(demo.code, demo.stderr).toBe(0);
+    const file = join(root, 'from-registry.tar');
+    const save = await runCli(['archive', 'save', '--release', 'latest', '--out', file, '--json'], { env, cwd: dir, timeoutMs: 120_000 });
+    expect(save.code, save.stderr).toBe(0);
+    const s = JSON.parse(save.stdout) as SaveResult;
+    expect(s.source).toBe(`${reg.host}/fluxcd`);
+    expect(s.images).toHaveLength(5);
+    // Another receiver (its own ledger): this demo generated other digests for the same tags, which the first
+    // receiver's ledger would refuse as moved tags (trust on first use).
+    const receiver = join(root, 'loader-2');
+    mkdirSync(receiver);
+    expect((await runCli(['init', '--dir', receiver], { env, cwd: root })).code).toBe(0);
+    const load = await runCli(['archive', 'load', file, '--target', `oci:${join(root, 'from-registry')}`, '--trusted-root', join(dir, 'sigstore', 'trusted_root.json'), '--json'], { env, cwd: receiver, timeoutMs: 120_000 });
+    expect(load.code, load.stderr).toBe(0);
+    const r = JSON.parse(load.stdout) as LoadResult;
+    expect(r.trustRoot).toMatchObject({ pinnedBy: 'trusted-root', sha256: s.trustRoot.sha256 });
+    expect(r.images.map((i) => i.digest).sort()).toEqual(s.images.map((i) => i.digest).sort());
+
+    // The first receiver recorded v2.9.4's images from the first demo: the same tags at other digests are refused
+    // there (trust on first use, exit 16), and nothing of the release is written.
+    const first = await runCli(['archive', 'load', archive, '--target', `oci:${join(root, 'tofu-first')}`, ...['--trusted-root-sha256', rootSha]], { env, cwd: loader, timeoutMs: 120_000 });
+    expect(first.code, first.stderr).toBe(0);
+    const moved = await loadInto(file, ['--trusted-root', join(dir, 'sigstore', 'trusted_root.json')]);
+    expect(moved.code).toBe(16);
+    expect(moved.stderr).toMatch(/ghcr\.io\/fluxcd\/[a-z-]+:v[0-9.]+ is sha256:[0-9a-f]{64} in the archive, but this ledger recorded it at sha256:[0-9a-f]{64}; a released tag must not move, so the release is refused\./);
+    expect(await catalog(moved.reg)).toEqual([]);
+  }, 240_000);
 });
