@@ -32,6 +32,7 @@ import { archiveLoadedEvent, refusedEvent, releaseDiscovered, type LedgerEventIn
 import { Ledger } from '../ledger/ledger.js';
 import type { LedgerRun } from '../ledger/run.js';
 import { toSinks, type CheckpointSink } from '../ledger/sinks.js';
+import { parseVerifierKey } from '../ledger/keys.js';
 import type { SignedCheckpoint } from '../ledger/checkpoint.js';
 import { RegistryCheckpointSink } from '../pipeline/checkpoint-artifact.js';
 import type { Logger } from '../log.js';
@@ -123,8 +124,8 @@ function claimedRelease(raw: unknown, profileName: string): string {
   return m.release;
 }
 
-/** The trust anchor, from outside the archive (the archive's copy only when its sha256 is pinned). */
-async function trustFor(o: LoadOptions, stage: string): Promise<{ trust: TrustAnchor; pinnedBy: LoadResult['trustRoot']['pinnedBy'] }> {
+/** The loader's own inputs, checked before the archive is touched: a bad flag is not the archive's refusal. */
+function outsideAnchor(o: LoadOptions): { trust: TrustAnchor; pinnedBy: LoadResult['trustRoot']['pinnedBy'] } | { pinnedSha256: string } {
   if (o.trustedRoot !== undefined && o.trustedRootSha256 !== undefined) {
     throw new AirlockError('BAD_INPUT', 'Give either --trusted-root or --trusted-root-sha256, not both.');
   }
@@ -132,18 +133,25 @@ async function trustFor(o: LoadOptions, stage: string): Promise<{ trust: TrustAn
   if (o.trustedRootSha256 !== undefined) {
     const want = o.trustedRootSha256.toLowerCase().replace(/^sha256:/, '');
     if (!/^[0-9a-f]{64}$/.test(want)) throw new AirlockError('BAD_INPUT', '--trusted-root-sha256 is not a SHA-256 in hex (64 characters); copy it from the sender\'s archive save output.');
-    const bytes = await readSmall(join(stage, TRUST_ROOT_FILE), TRUST_ROOT_FILE);
-    const got = createHash('sha256').update(bytes).digest('hex');
-    if (got !== want) {
-      throw new AirlockError('VERIFY_FAILED', `The archive's trust root is sha256 ${got}, not the ${want} pinned with --trusted-root-sha256; the archive is refused.`, {
-        details: { check: 'trusted-root-pin', got, want },
-      });
-    }
-    return { trust: toTrustAnchor(bytes, { source: 'file', origin: `${basename(o.file)}:${TRUST_ROOT_FILE} (sha256 pinned)` }), pinnedBy: 'trusted-root-sha256' };
+    return { pinnedSha256: want };
   }
   if (o.config.trust.trustedRoot !== undefined) return { trust: loadTrustAnchorFile(o.config.trust.trustedRoot), pinnedBy: 'config' };
   // Never TUF here: the air-gapped side is offline by definition.
   return { trust: loadEmbeddedTrustAnchor(), pinnedBy: 'embedded' };
+}
+
+/** The trust anchor, from outside the archive (the archive's copy only when its sha256 is pinned). */
+async function trustFor(o: LoadOptions, anchor: ReturnType<typeof outsideAnchor>, stage: string): Promise<{ trust: TrustAnchor; pinnedBy: LoadResult['trustRoot']['pinnedBy'] }> {
+  if (!('pinnedSha256' in anchor)) return anchor;
+  const want = anchor.pinnedSha256;
+  const bytes = await readSmall(join(stage, TRUST_ROOT_FILE), TRUST_ROOT_FILE);
+  const got = createHash('sha256').update(bytes).digest('hex');
+  if (got !== want) {
+    throw new AirlockError('VERIFY_FAILED', `The archive's trust root is sha256 ${got}, not the ${want} pinned with --trusted-root-sha256; the archive is refused.`, {
+      details: { check: 'trusted-root-pin', got, want },
+    });
+  }
+  return { trust: toTrustAnchor(bytes, { source: 'file', origin: `${basename(o.file)}:${TRUST_ROOT_FILE} (sha256 pinned)` }), pinnedBy: 'trusted-root-sha256' };
 }
 
 function unexpected(what: string): AirlockError {
@@ -293,12 +301,22 @@ async function loadLocked(o: LoadOptions): Promise<LoadResult> {
   const storeOptions = storeOptionsOf(o.config, o.logger);
   const { config } = o;
   const releaseRepo = releaseRepository(config.profile.name);
-  // The ledger (and its key) first: nothing is loaded unrecorded, and a missing key fails before any work.
+  const anchor = outsideAnchor(o);
+  const keyText = o.ledgerPublicKey !== undefined ? await readFile(o.ledgerPublicKey, 'utf8').catch((e: unknown) => Promise.reject(new AirlockError('NOT_FOUND', `The ledger public key ${o.ledgerPublicKey} could not be read (${messageOf(e)}).`))) : undefined;
+  // A malformed key is the loader's mistake, said before anything else (its name is taken from the checkpoint later).
+  if (keyText !== undefined) parseVerifierKey(keyText, `The --ledger-public-key ${o.ledgerPublicKey}`, 'airlock.ledger/sender');
+  // The ledger (and its key) next: nothing is loaded unrecorded, and a missing key fails before any work.
   const sinks = toSinks(o.ledger.sinks);
   const registrySink = o.target.startsWith('oci:') ? undefined : new WhenPushing(new RegistryCheckpointSink(parseRegistryReference(`${o.target}/airlock-ledger`, { requireTagOrDigest: false }), storeOptions));
   if (registrySink) sinks.push(registrySink);
-  const ledger = Ledger.open(o.ledger.path, { create: true, key: o.ledger.key, sinks, ...(o.logger ? { logger: o.logger } : {}) });
   const stage = await mkdtemp(join(tmpdir(), 'airlock-archive-load-'));
+  let ledger: Ledger;
+  try {
+    ledger = Ledger.open(o.ledger.path, { create: true, key: o.ledger.key, sinks, ...(o.logger ? { logger: o.logger } : {}) });
+  } catch (e) {
+    await rm(stage, { recursive: true, force: true });
+    throw e;
+  }
   const stageRef = `oci:${stage}`;
   const archiveName = basename(file);
   const configDigest = `sha256:${createHash('sha256').update(JSON.stringify({ profile: config.profile, images: config.images, trust: config.trust })).digest('hex')}`;
@@ -316,7 +334,7 @@ async function loadLocked(o: LoadOptions): Promise<LoadResult> {
       // Headers refused before a byte is written; blobs hashed as they stream; nothing parsed before that.
       await extractArchive(file, stage, { ...DEFAULT_ARCHIVE_LIMITS, ...o.archiveLimits }, { verifyBlobs: true, ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
       release = claimedRelease(parseJsonFile(await readSmall(join(stage, MANIFEST_FILE), MANIFEST_FILE), MANIFEST_FILE), config.profile.name);
-      trustInfo = await trustFor(o, stage);
+      trustInfo = await trustFor(o, anchor, stage);
       verified = await verifyReleaseOffline({
         prefix: stageRef,
         tag: release,
@@ -328,7 +346,6 @@ async function loadLocked(o: LoadOptions): Promise<LoadResult> {
       });
       await checkNothingElse(stage, verified, releaseRepo);
       plan = await recompose(stage, o.target, o, verified, releaseRepo);
-      const keyText = o.ledgerPublicKey !== undefined ? await readFile(o.ledgerPublicKey, 'utf8').catch((e: unknown) => Promise.reject(new AirlockError('NOT_FOUND', `The ledger public key ${o.ledgerPublicKey} could not be read (${messageOf(e)}).`))) : undefined;
       excerpt = checkExcerpt(parseJsonFile(await readSmall(join(stage, EXCERPT_FILE), EXCERPT_FILE), EXCERPT_FILE), release, keyText);
       // Trust on first use, as sync: a release or image tag this ledger saw at another digest is refused.
       const seen = ledger.list({ kind: 'release-discovered', release, limit: 1, order: 'asc' })[0];
