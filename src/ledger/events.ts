@@ -23,6 +23,7 @@ export const EVENT_KINDS = [
   'copied-signature',
   'composed',
   'insecure-copy',
+  'archive-loaded',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -194,4 +195,19 @@ function clean(o: Record<string, unknown>): JsonObject {
   const out: JsonObject = {};
   for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v as JsonObject[string];
   return out;
+}
+
+/**
+ * An air-gap archive loaded (`archive load`), after its content's own events: the archive's sha256 (digest
+ * column), the trust root and how it was pinned, and the sender's ledger checkpoint the archive carried — with
+ * whether it was authenticated by the sender's key — so an auditor can tie both ledgers together.
+ */
+export function archiveLoadedEvent(b: { release: string; digest: string; archive: string; target: string; trustRoot: JsonObject; excerpt: JsonObject; images: JsonObject[]; releaseArtifact: JsonObject }): LedgerEventInput {
+  return {
+    kind: 'archive-loaded',
+    digest: b.digest,
+    release: b.release,
+    status: 'ok',
+    body: { archive: b.archive, target: b.target, trustRoot: b.trustRoot, excerpt: b.excerpt, images: b.images, releaseArtifact: b.releaseArtifact },
+  };
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -54,10 +54,27 @@ export function toSafeEntryName(raw: string, file: string): string {
  * devices or fifos — they could point outside `dest` or at something other than content), safe names, no
  * duplicates (a second index.json must not silently win), sizes within limits. Files are created with O_EXCL.
  */
-export async function extractArchive(file: string, dest: string, limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS): Promise<void> {
+export interface ExtractOptions {
+  /** Called with the number of archive bytes read so far (for a progress counter). */
+  onProgress?: (bytes: number) => void;
+  /**
+   * Content-addressed check as the bytes stream in: every file under a `blobs/` directory must be named
+   * `blobs/sha256/<hex>` and hash to that name, else INTEGRITY (a changed byte) or LAYOUT_INVALID (another name).
+   */
+  verifyBlobs?: boolean;
+}
+
+const BLOB_NAME = /(?:^|\/)blobs\/sha256\/([0-9a-f]{64})$/;
+
+export async function extractArchive(file: string, dest: string, limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS, opts: ExtractOptions = {}): Promise<void> {
   const source = createReadStream(file);
   const extract = tarExtract();
   source.on('error', (e) => extract.destroy(e));
+  if (opts.onProgress) {
+    const report = opts.onProgress;
+    let read = 0;
+    source.on('data', (chunk) => report((read += chunk.length)));
+  }
   source.pipe(extract);
   const seen = new Set<string>();
   let total = 0;
@@ -89,12 +106,23 @@ export async function extractArchive(file: string, dest: string, limits: Archive
       if (total > limits.maxTotalBytes) {
         throw new AirlockError('LIMIT_EXCEEDED', `The archive ${file} unpacks to more than ${limits.maxTotalBytes} bytes; it is refused.`);
       }
+      const blob = opts.verifyBlobs ? BLOB_NAME.exec(name) : null;
+      if (opts.verifyBlobs && !blob && /(?:^|\/)blobs\//.test(name)) throw hostile(file, `has an entry ${JSON.stringify(name)} under blobs/ that is not named blobs/sha256/<hex>`);
+      const hash = blob ? createHash('sha256') : undefined;
       await mkdir(dirname(target), { recursive: true, mode: 0o755 });
       const fh = await open(target, 'wx', 0o644);
       try {
-        for await (const chunk of entry) await fh.write(chunk as Uint8Array);
+        for await (const chunk of entry) {
+          hash?.update(chunk as Uint8Array);
+          await fh.write(chunk as Uint8Array);
+        }
       } finally {
         await fh.close();
+      }
+      if (hash && blob && hash.digest('hex') !== blob[1]) {
+        throw new AirlockError('INTEGRITY', `The archive entry ${JSON.stringify(name)} in ${file} does not hash to its name; the archive was altered or damaged, so it is refused.`, {
+          details: { check: 'content-address', entry: name },
+        });
       }
     }
   } catch (e) {
@@ -156,7 +184,7 @@ function addEntry(pack: Pack, root: string, e: { name: string; size: number }): 
  * Packs the layout(s) in `root` into `file`: written to a temp file beside it, fsynced, then renamed over it, so
  * a crash leaves the old archive or the new one, never half of one.
  */
-export async function writeArchive(root: string, file: string): Promise<void> {
+export async function writeArchive(root: string, file: string, onProgress?: (bytes: number) => void): Promise<void> {
   const tmp = `${file}${TEMP_PREFIX.slice(0, -1)}-${randomBytes(6).toString('hex')}`;
   const pack = tarPack();
   try {
@@ -174,7 +202,11 @@ export async function writeArchive(root: string, file: string): Promise<void> {
       })();
       const consume = (async () => {
         try {
-          for await (const chunk of pack) await fh.write(chunk as Uint8Array);
+          let written = 0;
+          for await (const chunk of pack) {
+            await fh.write(chunk as Uint8Array);
+            onProgress?.((written += (chunk as Uint8Array).byteLength));
+          }
         } catch (err) {
           // A failed write (disk full) must also stop the producer, which may be waiting on back-pressure.
           pack.destroy(err as Error);
