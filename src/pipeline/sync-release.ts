@@ -27,7 +27,7 @@ import {
 import { downloadVerifiedAsset, planAssets, readVerifiedAsset, type VerifiedAsset } from './sync-assets.js';
 import { verifyReleaseChecksums, type VerifiedChecksums } from './sync-checksums.js';
 import { planImage, syncImage } from './sync-image.js';
-import { imageOf } from './copy-record.js';
+import { imageOf, type EventSink } from './copy-record.js';
 import { planReleaseArtifact, publishReleaseArtifact, writeMaterial, type PublishedArtifact } from './release-artifact.js';
 import type { SyncConfig } from '../config/config.js';
 
@@ -109,6 +109,11 @@ function refuse(ctx: ReleaseContext, at: { release: string; image?: string | nul
 
 function failure(ctx: ReleaseContext, release: string, item: string, e: unknown): void {
   ctx.failures.push({ release, item, code: isAirlockError(e) ? e.code : 'INTERNAL', message: messageOf(e) });
+}
+
+/** The run, with the release stamped on every event that does not name one: an image's events belong to it. */
+function ofRelease(run: EventSink, release: string): EventSink {
+  return { append: (events) => run.append(events.map((e) => (e.release ? e : { ...e, release }))) };
 }
 
 /** Trust on first use: the release as the ledger first recorded it (checksums digest, bundle), if it did. */
@@ -196,7 +201,7 @@ export async function syncRelease(ctx: ReleaseContext, release: UnverifiedReleas
     try {
       const r = await syncImage(plan, {
         trust: ctx.trust,
-        run: ctx.run,
+        run: ofRelease(ctx.run, release.tag),
         ledgerList: (f) => ctx.ledger.list(f),
         storeOptions: ctx.storeOptions,
         concurrency: ctx.config.concurrency,
