@@ -37,7 +37,7 @@ export const CLIENT_SCRIPT = String.raw`
   function line(parent, label, value, asLink) {
     if (value === null || value === undefined || value === '') return;
     var d = el('div', 'kv');
-    d.appendChild(el('span', 'k', label));
+    d.appendChild(el('span', 'k', label + ': '));
     d.appendChild(asLink ? linkOrText(value) : el('span', 'v', value));
     parent.appendChild(d);
   }
