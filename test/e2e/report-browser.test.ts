@@ -20,6 +20,13 @@ import { launchChromium, type LaunchedBrowser } from '../support/browser.js';
 import { REPO_ROOT, runCli } from '../support/cli.js';
 import { digestOf, ledgerSandbox, type LedgerSandbox } from '../support/ledger-fixtures.js';
 
+// Browser globals, used only inside page.evaluate callbacks (the tests' tsconfig has no DOM library).
+/* eslint-disable @typescript-eslint/no-explicit-any */
+declare const document: any;
+declare const window: any;
+declare function getComputedStyle(e: unknown): { color: string };
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
 const OUTPUT = join(REPO_ROOT, 'test-output');
 const root = mkdtempSync(join(tmpdir(), 'airlock-report-'));
 const dir = join(root, 'demo');
@@ -48,7 +55,7 @@ async function open(file: string): Promise<Watched> {
   await page.addInitScript(() => {
     const v: string[] = [];
     (window as unknown as { __violations: string[] }).__violations = v;
-    document.addEventListener('securitypolicyviolation', (e) => v.push(`${e.violatedDirective} ${e.blockedURI}`));
+    document.addEventListener('securitypolicyviolation', (e: { violatedDirective: string; blockedURI: string }) => v.push(`${e.violatedDirective} ${e.blockedURI}`));
   });
   await page.goto(`file://${file}`);
   await page.waitForLoadState('load');
@@ -269,7 +276,7 @@ describe('a ledger of hostile values', () => {
   });
 
   it('makes no link of a javascript: URL', async () => {
-    const hrefs = await w.page.evaluate(() => [...document.querySelectorAll('a')].map((a) => a.getAttribute('href') ?? ''));
+    const hrefs = await w.page.evaluate(() => [...document.querySelectorAll('a')].map((a: { getAttribute(n: string): string | null }) => a.getAttribute('href') ?? ''));
     for (const h of hrefs) expect(h).toMatch(/^https?:\/\//);
     expect(await w.page.locator('#items-body', { hasText: JS_URL }).count()).toBe(1);
   });
