@@ -2,7 +2,7 @@
  * The auditor's report at scale: a ledger of N events (default 10,000) shaped like syncs of Flux releases, exported
  * with `airlock ledger export --format html`, then opened from file:// in Debian's Chromium (playwright-core).
  *
- *   npm run build && bin/with-node node bench/report.ts [--events 10000] [--runs 5] [--out FILE]
+ *   npm run build && bin/with-node node bench/report.ts [--events 10000] [--runs 5] [--out FILE] [--keep]
  *
  * Measures: the export's wall time through the CLI (Node start included) and in-process, the file size, and in the
  * browser the time from navigation start to the table's first render (the page's own `report-rendered` mark, set
@@ -19,13 +19,14 @@ import { parseArgs } from 'node:util';
 import type * as LedgerApi from '../src/ledger/ledger.js';
 import type * as EventsApi from '../src/ledger/events.js';
 import type * as HtmlApi from '../src/ledger/html/index.js';
-import { launchChromium } from '../test/support/browser.ts';
+import { chromium } from 'playwright-core';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opt } = parseArgs({
   options: {
     events: { type: 'string', default: '10000' },
     runs: { type: 'string', default: '5' },
+    keep: { type: 'boolean', default: false },
     out: { type: 'string', default: join(REPO, 'bench', 'results', 'report.json') },
   },
 });
@@ -137,13 +138,17 @@ const bytes = statSync(file).size;
 log(`export: ${(bytes / 2 ** 10).toFixed(0)} KiB (${summary.items} rows, ${summary.refusals} refusals); CLI ${cliMs.toFixed(0)} ms wall, report built in-process in ${buildMs.toFixed(0)} ms (${inProcess.model.items.length} items)`);
 
 // 3. Chromium: navigation start → first table render, and → load; then a search keystroke.
-const browser = await launchChromium();
+// As test/support/browser.ts: Debian's Chromium, headless, no background networking, a fresh profile.
+const browser = await chromium.launch({
+  executablePath: process.env.AIRLOCK_CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
 const samples: { rendered: number; domContentLoaded: number; load: number; rows: number }[] = [];
 let searchMs = NaN;
 let searchRows = NaN;
 try {
   for (let r = 0; r < RUNS; r++) {
-    const page = await browser.browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
     await page.waitForSelector('html[data-rendered]');
     samples.push(
@@ -185,4 +190,5 @@ const out = {
 mkdirSync(dirname(opt.out), { recursive: true });
 writeFileSync(opt.out, `${JSON.stringify(out, null, 2)}\n`);
 log(`figures written to ${opt.out}`);
-rmSync(dir, { recursive: true, force: true });
+if (opt.keep) log(`kept: ${file} and its ledger ${path}`);
+else rmSync(dir, { recursive: true, force: true });

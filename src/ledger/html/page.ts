@@ -140,14 +140,16 @@ ${bars}</svg>
 <p class="meta">Green: images mirrored; red: refused${runs.length > shown.length ? `; the latest ${shown.length} of ${runs.length} runs` : ''}. Hover a run for its counts.</p>`;
 }
 
+const RELEASES_SHOWN = 100;
+
 function releasesSection(m: ReportModel): string {
   if (m.releases.length === 0) return '';
-  const rows = m.releases
-    .slice()
-    .reverse()
+  const latest = m.releases.slice(-RELEASES_SHOWN).reverse();
+  const rows = latest
     .map((r) => `<tr><td class="v">${h(r.release)}</td><td class="v">${h(r.repository ?? '')}</td><td class="v">${h(r.identity ?? '')}</td><td class="v">${h(r.checksums ?? '')}</td><td class="v">${h(r.time)}</td><td class="seqs">${r.seq}</td></tr>`)
     .join('\n');
-  return `<section><h2>Releases (signed checksums verified)</h2><table id="releases"><thead><tr><th>release</th><th>repository</th><th>checksums signed by</th><th>checksums digest</th><th>discovered</th><th>entry</th></tr></thead><tbody>${rows}</tbody></table></section>`;
+  const more = m.releases.length > latest.length ? `<p class="meta">The latest ${latest.length} of ${m.releases.length}; the table below filters by any release.</p>` : '';
+  return `<section><h2>Releases (signed checksums verified)</h2>${more}<table id="releases"><thead><tr><th>release</th><th>repository</th><th>checksums signed by</th><th>checksums digest</th><th>discovered</th><th>entry</th></tr></thead><tbody>${rows}</tbody></table></section>`;
 }
 
 /** The whole page. */
