@@ -2,7 +2,7 @@
  * The auditor's report at scale: a ledger of N events (default 10,000) shaped like syncs of Flux releases, exported
  * with `airlock ledger export --format html`, then opened from file:// in Debian's Chromium (playwright-core).
  *
- *   npm run build && bin/with-node node bench/report.ts [--events 10000] [--runs 5] [--out FILE] [--keep]
+ *   npm run build && bin/with-node node bench/report.ts [--events 10000] [--runs 7] [--out FILE] [--keep]
  *
  * Measures: the export's wall time through the CLI (Node start included) and in-process, the file size, and in the
  * browser the time from navigation start to the table's first render (the page's own `report-rendered` mark, set
@@ -25,7 +25,7 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opt } = parseArgs({
   options: {
     events: { type: 'string', default: '10000' },
-    runs: { type: 'string', default: '5' },
+    runs: { type: 'string', default: '7' },
     keep: { type: 'boolean', default: false },
     out: { type: 'string', default: join(REPO, 'bench', 'results', 'report.json') },
   },
@@ -41,6 +41,7 @@ const log = (s: string) => process.stdout.write(`${s}\n`);
 const digest = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
 const CONTROLLERS = ['source', 'kustomize', 'helm', 'notification', 'image-reflector', 'image-automation', 'source-watcher', 'flux-cli'];
 
+const loadAverageStart = loadavg()[0];
 const dir = mkdtempSync(join(tmpdir(), 'airlock-bench-report-'));
 const path = join(dir, 'data', 'airlock.db');
 mkdirSync(join(dir, 'data'));
@@ -162,6 +163,7 @@ try {
       const s = (await page.evaluate(`(() => {
         const q = document.getElementById('q'); const t = performance.now();
         q.value = 'identity expected'; q.dispatchEvent(new Event('input'));
+        document.body.offsetHeight; // the redrawn table laid out, not only built
         return { ms: performance.now() - t, rows: document.querySelectorAll('#items-body tr').length };
       })()`)) as { ms: number; rows: number };
       searchMs = s.ms;
@@ -174,18 +176,22 @@ try {
 }
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rendered = median(samples.map((s) => s.rendered));
+const renderedMin = Math.min(...samples.map((s) => s.rendered));
 const loaded = median(samples.map((s) => s.load));
-log(`chromium (median of ${RUNS}): first table render ${rendered.toFixed(0)} ms after navigation start (${samples[0]!.rows} rows drawn), load event ${loaded.toFixed(0)} ms; a search keystroke redraws in ${searchMs.toFixed(1)} ms (${searchRows} rows)`);
+log(
+  `chromium (median of ${RUNS}, fastest): first table render ${rendered.toFixed(0)} ms, ${renderedMin.toFixed(0)} ms after navigation start (${samples[0]!.rows} rows drawn), load event ${loaded.toFixed(0)} ms; a search keystroke redraws and lays out the table in ${searchMs.toFixed(1)} ms (${searchRows} rows); load average ${loadavg()[0]!.toFixed(2)}`,
+);
 
 const out = {
   date: new Date().toISOString(),
   node: process.version,
-  loadAverage: loadavg()[0],
+  loadAverageStart,
   events: size,
   images: n,
   file: { bytes, rows: summary.items, refusals: summary.refusals },
   export: { cliMs: Math.round(cliMs), inProcessMs: Math.round(buildMs) },
-  chromium: { runs: RUNS, firstRenderMs: Math.round(rendered), loadMs: Math.round(loaded), rowsDrawn: samples[0]!.rows, searchKeystrokeMs: Number(searchMs.toFixed(1)), samples },
+  loadAverageEnd: loadavg()[0],
+  chromium: { runs: RUNS, firstRenderMs: Math.round(rendered), firstRenderFastestMs: Math.round(renderedMin), loadMs: Math.round(loaded), rowsDrawn: samples[0]!.rows, searchKeystrokeMs: Number(searchMs.toFixed(1)), samples },
 };
 mkdirSync(dirname(opt.out), { recursive: true });
 writeFileSync(opt.out, `${JSON.stringify(out, null, 2)}\n`);

@@ -127,6 +127,8 @@ describe('the report model', () => {
     const one = buildReportModel(entries, { release: 'v2.1.0' });
     expect(new Set(one.items.map((i) => i.release))).toEqual(new Set(['v2.1.0']));
     expect(one.releases.map((r) => r.release)).toEqual(['v2.1.0']);
+    expect(one.runs).toEqual([expect.objectContaining({ run: 'run-1', mirrored: 2, refused: 1 })]); // copied + copied unverified
+    expect(buildReportModel(entries).runs).toHaveLength(4);
     const recent = buildReportModel(entries, { since: entries[24]!.time });
     expect(recent.entries).toBe(8);
     expect(recent.releases.map((r) => r.release)).toEqual(['v2.3.0']);

@@ -243,5 +243,7 @@ export function buildReportModel(entries: Iterable<LedgerEntry>, filter: ReportF
       }
     }
   }
-  return { items, releases, runs: [...runs.values()], entries: count };
+  // With --release, a run that did nothing for that release is not part of its story.
+  const runList = [...runs.values()].filter((r) => filter.release === undefined || r.mirrored + r.refused > 0);
+  return { items, releases, runs: runList, entries: count };
 }
