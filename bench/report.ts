@@ -160,11 +160,16 @@ try {
       })()`),
     );
     if (r === RUNS - 1) {
+      // Five keystrokes (each a new query over every row), the median: each redraws and lays out the table.
       const s = (await page.evaluate(`(() => {
-        const q = document.getElementById('q'); const t = performance.now();
+        const q = document.getElementById('q'); const times = [];
+        for (const query of ['identity expected', 'helm', 'v2.1', 'refs/tags', 'source']) {
+          const t = performance.now(); q.value = query; q.dispatchEvent(new Event('input'));
+          document.body.offsetHeight; // laid out, not only built
+          times.push(performance.now() - t);
+        }
         q.value = 'identity expected'; q.dispatchEvent(new Event('input'));
-        document.body.offsetHeight; // the redrawn table laid out, not only built
-        return { ms: performance.now() - t, rows: document.querySelectorAll('#items-body tr').length };
+        return { ms: times.sort((a, b) => a - b)[2], rows: document.querySelectorAll('#items-body tr').length };
       })()`)) as { ms: number; rows: number };
       searchMs = s.ms;
       searchRows = s.rows;
@@ -179,7 +184,7 @@ const rendered = median(samples.map((s) => s.rendered));
 const renderedMin = Math.min(...samples.map((s) => s.rendered));
 const loaded = median(samples.map((s) => s.load));
 log(
-  `chromium (median of ${RUNS}, fastest): first table render ${rendered.toFixed(0)} ms, ${renderedMin.toFixed(0)} ms after navigation start (${samples[0]!.rows} rows drawn), load event ${loaded.toFixed(0)} ms; a search keystroke redraws and lays out the table in ${searchMs.toFixed(1)} ms (${searchRows} rows); load average ${loadavg()[0]!.toFixed(2)}`,
+  `chromium (median of ${RUNS}, fastest): first table render ${rendered.toFixed(0)} ms, ${renderedMin.toFixed(0)} ms after navigation start (${samples[0]!.rows} rows drawn), load event ${loaded.toFixed(0)} ms; a search keystroke redraws and lays out the table in ${searchMs.toFixed(1)} ms (median of 5; ${searchRows} rows for 'identity expected'); load average ${loadavg()[0]!.toFixed(2)}`,
 );
 
 const out = {

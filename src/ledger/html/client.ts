@@ -8,7 +8,7 @@
 export const CLIENT_SCRIPT = String.raw`
 (function () {
   'use strict';
-  var PAGE = 200;
+  var PAGE = 100;
   var data = JSON.parse(document.getElementById('report-data').textContent);
   var items = data.items;
   var $ = function (id) { return document.getElementById(id); };

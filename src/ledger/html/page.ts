@@ -41,7 +41,7 @@ body { margin: 0 auto; max-width: 1400px; padding: 1rem 1.5rem 3rem; color: #1d1
 h1 { font-size: 1.5rem; margin: .2rem 0; } h2 { font-size: 1.15rem; margin: 1.6rem 0 .5rem; }
 .meta, .none, .k { color: var(--muted); }
 .mono, pre, .v, td.seqs { font-family: ui-monospace, monospace; font-size: .82rem; }
-.v { overflow-wrap: anywhere; }
+.v { overflow-wrap: anywhere; unicode-bidi: isolate; }
 pre { background: #f5f6f8; border: 1px solid var(--line); padding: .6rem .8rem; overflow-x: auto; white-space: pre-wrap; overflow-wrap: anywhere; }
 .checkpoint { border: 2px solid #2d5b9a; border-radius: 6px; padding: .6rem 1rem; background: #f4f8fe; }
 .checkpoint dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: 0; }
@@ -104,14 +104,14 @@ function countsSection(m: ReportModel): string {
 function refusalsSection(m: ReportModel): string {
   const refused = m.items.filter((i) => i.refusal);
   if (refused.length === 0) return `<section><h2>Refusals</h2><p>Nothing was refused.</p></section>`;
-  const shown = refused.slice(-50).reverse();
+  const shown = refused.slice(-10).reverse();
   const li = shown
     .map(
       (i) =>
         `<li><span class="plain">${h(i.refusal!.plain)}</span> <span class="v">${h(i.image ?? '—')}${i.tag ? `:${h(i.tag)}` : ''}</span>${i.release ? ` (release ${h(i.release)})` : ''}, ${h(i.time)}, entry ${i.seqs.join(', ')}<br><span class="meta">${h(i.refusal!.code)}: ${h(i.refusal!.message)}</span></li>`,
     )
     .join('\n');
-  const more = refused.length > shown.length ? `<p>The latest ${shown.length} of ${refused.length}; the table below lists them all.</p>` : '';
+  const more = refused.length > shown.length ? `<p>The latest ${shown.length} of ${refused.length}; "refusals only" in the table below lists them all.</p>` : '';
   return `<section class="refusals" id="refusals"><h2>Refusals (${refused.length})</h2>${more}<ul>${li}</ul></section>`;
 }
 
