@@ -195,6 +195,7 @@ describe('the report of the demo ledger', () => {
     expect(await violations(w.page)).toEqual([]);
     expect(w.console.filter((c) => c.startsWith('error'))).toEqual([]);
     const shot = join(OUTPUT, 'report-demo.png');
+    await w.page.evaluate(() => window.scrollTo(0, 0)); // sticky table headers are drawn where the viewport is
     await w.page.screenshot({ path: shot, fullPage: true });
     expect(readFileSync(shot).subarray(1, 4).toString()).toBe('PNG');
     console.log(`screenshot of the demo report: ${shot}`);
@@ -291,6 +292,7 @@ describe('a ledger of hostile values', () => {
     await expect.poll(() => rows(w.page).count()).toBe(2);
     await w.page.selectOption('#f-status', 'refused');
     await expect.poll(() => rows(w.page).count()).toBe(1);
+    await w.page.evaluate(() => window.scrollTo(0, 0));
     await w.page.screenshot({ path: join(OUTPUT, 'report-hostile.png'), fullPage: true });
   });
 });
