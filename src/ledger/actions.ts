@@ -10,6 +10,7 @@ import { decodeNote, parseSignedCheckpoint } from './checkpoint.js';
 import { damaged, guarded } from './db.js';
 import type { LedgerEntry } from './events.js';
 import { exportLedger, type ExportFormat } from './export.js';
+import { ledgerReport, type ReportFilter } from './html/index.js';
 import { loadKeyFile } from './keyfile.js';
 import { formatVerifierKey, parseVerifierKey, type VerifierKey } from './keys.js';
 import { Ledger, type InclusionProof } from './ledger.js';
@@ -149,7 +150,7 @@ export function verifyLedgerFile(settings: LedgerSettings, opts: { checkpointFil
 
 export interface LedgerExportResult {
   ledger: string;
-  format: ExportFormat;
+  format: ExportFormat | 'html';
   count: number;
   output: string | null;
 }
@@ -161,6 +162,43 @@ export async function exportLedgerTo(settings: LedgerSettings, format: ExportFor
       throw damaged(ledger.path, e);
     });
     return { ledger: ledger.path, format, count, output };
+  } finally {
+    ledger.close();
+  }
+}
+
+export interface HtmlExportResult extends LedgerExportResult {
+  format: 'html';
+  /** Entries the report was made from (after --release/--since), and what it shows. */
+  items: number;
+  refusals: number;
+  bytes: number;
+  checkpoint: { origin: string; size: number; rootHash: string } | null;
+}
+
+/** The auditor's report (one self-contained HTML page) written to `out`. */
+export async function exportHtmlReportTo(
+  settings: LedgerSettings,
+  out: Writable,
+  output: string | null,
+  o: { filter: ReportFilter; toolVersion: string },
+): Promise<HtmlExportResult> {
+  const ledger = openForReading(settings);
+  try {
+    const key = keyFileVerifier(settings, ledger.origin) ?? ledger.storedKey;
+    const report = guarded(ledger.path, () => ledgerReport(ledger, { key, filter: o.filter, toolVersion: o.toolVersion }));
+    await new Promise<void>((resolve, reject) => out.write(report.html, (err) => (err ? reject(err) : resolve())));
+    const cp = report.checkpoint;
+    return {
+      ledger: ledger.path,
+      format: 'html',
+      count: report.model.entries,
+      output,
+      items: report.model.items.length,
+      refusals: report.model.items.filter((i) => i.status === 'refused').length,
+      bytes: Buffer.byteLength(report.html),
+      checkpoint: cp ? { origin: cp.origin, size: cp.size, rootHash: cp.rootHash } : null,
+    };
   } finally {
     ledger.close();
   }

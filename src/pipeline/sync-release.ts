@@ -27,7 +27,7 @@ import {
 import { downloadVerifiedAsset, planAssets, readVerifiedAsset, type VerifiedAsset } from './sync-assets.js';
 import { verifyReleaseChecksums, type VerifiedChecksums } from './sync-checksums.js';
 import { planImage, syncImage } from './sync-image.js';
-import { imageOf } from './copy-record.js';
+import { imageOf, type EventSink } from './copy-record.js';
 import { planReleaseArtifact, publishReleaseArtifact, writeMaterial, type PublishedArtifact } from './release-artifact.js';
 import type { SyncConfig } from '../config/config.js';
 import { emitSyncEvent, type SyncEventListener, type SyncImageRef, type SyncItemScope } from './sync-events.js';
@@ -118,6 +118,11 @@ function failure(ctx: ReleaseContext, scope: SyncItemScope, release: string, ite
   const f = { release, item, code: isAirlockError(e) ? e.code : 'INTERNAL', message: messageOf(e) };
   ctx.failures.push(f);
   emitSyncEvent(ctx.onEvent, { type: 'failed', scope, ...f });
+}
+
+/** The run, with the release stamped on every event that does not name one: an image's events belong to it. */
+function ofRelease(run: EventSink, release: string): EventSink {
+  return { append: (events) => run.append(events.map((e) => (e.release ? e : { ...e, release }))) };
 }
 
 /** Trust on first use: the release as the ledger first recorded it (checksums digest, bundle), if it did. */
@@ -219,7 +224,7 @@ async function syncReleaseItems(ctx: ReleaseContext, release: UnverifiedRelease,
     try {
       const r = await syncImage(plan, {
         trust: ctx.trust,
-        run: ctx.run,
+        run: ofRelease(ctx.run, release.tag),
         ledgerList: (f) => ctx.ledger.list(f),
         storeOptions: ctx.storeOptions,
         concurrency: ctx.config.concurrency,

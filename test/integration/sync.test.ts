@@ -248,6 +248,9 @@ describe('airlock sync', () => {
         const story = l.list({ digest, order: 'asc', limit: 100 }).filter((e) => e.digest === digest).map((e) => e.kind);
         expect(story.indexOf('verified'), name).toBeGreaterThanOrEqual(0);
         expect(story.indexOf('copied-upstream'), name).toBeGreaterThan(story.indexOf('verified'));
+        // each image's events name the release it came with (`ledger list --release`, the report's grouping)
+        const own = l.list({ digest, limit: 100 }).filter((e) => e.kind !== 'refused');
+        expect(new Set(own.map((e) => e.release)), name).toEqual(new Set(['v2.9.4']));
       }
       expect(verifyLedger(l).ok).toBe(true);
     } finally {
