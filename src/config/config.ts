@@ -51,10 +51,56 @@ export interface SyncConfig {
   };
   concurrency: number;
   registries: { insecure: string[]; ca: Record<string, string>; authfile: string | undefined };
+  /** Bounds on what an upstream can make a sync read (the `limits:` section); exceeding one is LIMIT_EXCEEDED. */
+  limits: SyncLimits;
   configFile: string | null;
 }
 
-const TOP = ['version', 'ledger', 'demo', 'upstream', 'images', 'trust', 'target', 'assets', 'concurrency', 'registries'];
+/** The `limits:` section: each a whole number from 1 to its upper bound (LIMITS_RANGE), defaults as below. */
+export interface SyncLimits {
+  /** Descriptors in one index, or layers in one image manifest. */
+  indexEntries: number;
+  /** Levels of manifests below the root (an index of platform manifests is 1). */
+  indexDepth: number;
+  /** Manifests in the graph of one image. */
+  manifests: number;
+  /** Layers (signatures) in one `.sig` / `.att` manifest. */
+  signatureLayers: number;
+  /** Bytes of one signature layer (a payload, DSSE envelope or bundle). */
+  signaturePayloadBytes: number;
+  /** Bytes of signature manifests and layers read for one digest, in all. */
+  signatureBytes: number;
+  /** Sigstore bundle referrers considered for one digest. */
+  referrers: number;
+  /** Bytes of one release asset. */
+  assetBytes: number;
+}
+
+const MiB = 1024 * 1024;
+export const DEFAULT_SYNC_LIMITS: Readonly<SyncLimits> = Object.freeze({
+  indexEntries: 1000,
+  indexDepth: 4,
+  manifests: 10_000,
+  signatureLayers: 64,
+  signaturePayloadBytes: 16 * MiB,
+  signatureBytes: 64 * MiB,
+  referrers: 64,
+  assetBytes: 512 * MiB,
+});
+
+/** The YAML key of each limit and the highest value it may be raised to. */
+export const LIMITS_RANGE: Readonly<Record<keyof SyncLimits, { key: string; max: number }>> = Object.freeze({
+  indexEntries: { key: 'index_entries', max: 100_000 },
+  indexDepth: { key: 'index_depth', max: 16 },
+  manifests: { key: 'manifests', max: 100_000 },
+  signatureLayers: { key: 'signature_layers', max: 1024 },
+  signaturePayloadBytes: { key: 'signature_payload_bytes', max: 256 * MiB },
+  signatureBytes: { key: 'signature_bytes', max: 1024 * MiB },
+  referrers: { key: 'referrers', max: 1024 },
+  assetBytes: { key: 'asset_bytes', max: 16 * 1024 * MiB },
+});
+
+const TOP = ['version', 'ledger', 'demo', 'upstream', 'images', 'trust', 'target', 'assets', 'concurrency', 'registries', 'limits'];
 
 /** The defaults, as with no config file at all (relative paths against `base`). */
 export function defaultSyncConfig(base: string = process.cwd()): SyncConfig {
@@ -67,6 +113,7 @@ export function defaultSyncConfig(base: string = process.cwd()): SyncConfig {
     assets: { cliArchives: [...DEFAULT_CLI_ARCHIVES], directory: undefined },
     concurrency: 4,
     registries: { insecure: [], ca: {}, authfile: undefined },
+    limits: { ...DEFAULT_SYNC_LIMITS },
     configFile: null,
   };
 }
@@ -139,6 +186,15 @@ export function readSyncConfig(file: string | null, env: Env = process.env): Syn
       }
     }
     if (!isNull(m.get('authfile'))) out.registries.authfile = resolveConfigPath(str(ctx, m.get('authfile'), 'registries.authfile'), base, env);
+  }
+  const limits = top.get('limits');
+  if (!isNull(limits)) {
+    const names = Object.keys(LIMITS_RANGE) as (keyof SyncLimits)[];
+    const m = entries(ctx, limits, 'limits', names.map((k) => LIMITS_RANGE[k].key));
+    for (const name of names) {
+      const { key, max } = LIMITS_RANGE[name];
+      if (m.has(key)) out.limits[name] = int(ctx, m.get(key), `limits.${key}`, 1, max);
+    }
   }
   out.profile = withPrefix(out.profile, out.images.canonicalPrefix);
   return out;

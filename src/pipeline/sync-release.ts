@@ -200,6 +200,7 @@ export async function syncRelease(ctx: ReleaseContext, release: UnverifiedReleas
         ledgerList: (f) => ctx.ledger.list(f),
         storeOptions: ctx.storeOptions,
         concurrency: ctx.config.concurrency,
+        limits: ctx.config.limits,
         logger: ctx.logger,
       });
       outcome.digest = r.digest;
