@@ -168,7 +168,11 @@ export function readSyncConfig(file: string | null, env: Env = process.env): Syn
     if (!isNull(m.get('tuf_refresh'))) out.trust.tufRefresh = bool(ctx, m.get('tuf_refresh'), 'trust.tuf_refresh');
     if (!isNull(m.get('rekor_url'))) out.trust.rekorUrl = str(ctx, m.get('rekor_url'), 'trust.rekor_url');
   }
-  if (!isNull(top.get('target'))) out.target = resolveTarget(str(ctx, top.get('target'), 'target'), base);
+  if (!isNull(top.get('target'))) {
+    const target = str(ctx, top.get('target'), 'target');
+    if (target === 'oci:') failAt(ctx, top.get('target'), 'target oci: names no directory; write oci:./mirror or a registry prefix');
+    out.target = resolveTarget(target, base);
+  }
   const assets = top.get('assets');
   if (!isNull(assets)) {
     const m = entries(ctx, assets, 'assets', ['cli_archives', 'directory']);

@@ -3,10 +3,14 @@
  * replayed (`FC_SEED=<n> npx vitest run test/property`); runs bounded for CI, many more with SOAK=1.
  */
 import type { Parameters } from 'fast-check';
+import { vi } from 'vitest';
 
 export const SEED = process.env.FC_SEED !== undefined && process.env.FC_SEED !== '' ? Number(process.env.FC_SEED) : Math.floor(Math.random() * 2 ** 31);
 export const SOAK = process.env.SOAK === '1';
 export const RUNS = SOAK ? 20_000 : 200;
+
+// A soak run takes minutes per property; the bounded run keeps the suite's 60 s timeout.
+if (SOAK) vi.setConfig({ testTimeout: 60 * 60_000 });
 
 let printed = false;
 
