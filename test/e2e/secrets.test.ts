@@ -307,6 +307,7 @@ describe('secrets stay secret', () => {
       expect(leaks(readFileSync(f)), f).toEqual([]);
     }
     expect(bytes).toBeGreaterThan(10_000);
+    process.stderr.write(`secrets: searched ${outputs.length} CLI runs (stdout+stderr) and ${files.length} files (${bytes} bytes) for ${NEEDLES.length} needle forms: none found\n`);
     // The search itself finds the forms: the auth file given as input holds the Basic credentials.
     expect(leaks(readFileSync(authfile))).toEqual(expect.arrayContaining(['source user:pass (base64)', 'target user:pass (base64)']));
   });

@@ -21,7 +21,6 @@ import { renderSignature } from '../../src/image/render.js';
 import type { SignatureSummary } from '../../src/image/summary.js';
 import { renderSync } from '../../src/cli/sync-render.js';
 import { neutralize } from '../../src/log.js';
-import { Ledger } from '../../src/ledger/ledger.js';
 import { verifyLedger } from '../../src/ledger/verify.js';
 import { digestOf, type Digest } from '../../src/oci/digest.js';
 import type { Descriptor } from '../../src/oci/manifest.js';
@@ -35,7 +34,7 @@ import { startLocalSigstore, type LocalSigstore } from '../../src/testkit/sigsto
 import { toTrustAnchor } from '../../src/trust/anchor.js';
 import { toPolicy } from '../../src/verify/index.js';
 import { verifyBundleWithChecksDisabled } from '../../src/verify/testing.js';
-import { insecureSkipVerify, sealVerdict, sealVerifiedDigest, type Verdict } from '../../src/verify/verdict.js';
+import { sealVerdict, sealVerifiedDigest, type Verdict } from '../../src/verify/verdict.js';
 import { imageOf, jsonBlob, multiArchOf, pushIndex, pushManifest, randomBlob } from '../support/copy-images.js';
 import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
 import { controllers, publishRelease, type PublishedRelease } from '../support/flux-upstream.js';
@@ -115,7 +114,7 @@ async function targetDigest(config: SyncConfig, name: string, tag: string): Prom
 
 /** The ledger verifies, and says what the target holds of `name`: the copied digests. */
 function copiedInLedger(sandbox: LedgerSandbox, name: string): string[] {
-  const l = sandbox.open({ readOnly: true } as never);
+  const l = sandbox.open({ readOnly: true });
   try {
     expect(verifyLedger(l).ok).toBe(true);
     return l
