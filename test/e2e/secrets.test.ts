@@ -16,6 +16,7 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultSyncConfig, type SyncConfig } from '../../src/config/config.js';
 import { AirlockError } from '../../src/errors.js';
+import type { Logger } from '../../src/log.js';
 import { sync } from '../../src/pipeline/sync.js';
 import { RegistryStore } from '../../src/store/registry/store.js';
 import { GitHubReleases } from '../../src/upstream/github.js';
@@ -219,9 +220,26 @@ describe('secrets stay secret', () => {
       c.registries.authfile = wrongAuthfile;
       const ledger = { path: sandbox.ledgerPath, key: sandbox.keyFor, sinks: [], demo: false, configFile: null, configSource: 'none' as const };
       const errors: unknown[] = [];
+      // The library's log lines (every level), and the ledger's -wal and -shm WHILE the run holds them open: SQLite
+      // folds the WAL into the database and removes it when the last connection closes, so a scan afterwards
+      // would not see what the WAL held.
+      let walSnapshots = 0;
+      let logLines = 0;
+      const watch: Logger = {
+        log(_level, msg, fields) {
+          logLines++;
+          expect(leaks(`${msg} ${JSON.stringify(fields ?? {})}`)).toEqual([]);
+          for (const f of readdirSync(sandbox.dataDir)) {
+            if (!/-(wal|shm)$/.test(f)) continue;
+            const bytes = readFileSync(join(sandbox.dataDir, f));
+            if (bytes.byteLength > 0) walSnapshots++;
+            expect(leaks(bytes), f).toEqual([]);
+          }
+        },
+      };
       const attempt = async (token: string) => {
         try {
-          const r = await sync({ config: c, ledger, toolVersion: 'test', env: { AIRLOCK_TEST_TOKEN: token } });
+          const r = await sync({ config: c, ledger, toolVersion: 'test', env: { AIRLOCK_TEST_TOKEN: token }, logger: watch });
           errors.push(r);
           return r;
         } catch (e) {
@@ -248,6 +266,15 @@ describe('secrets stay secret', () => {
       } finally {
         github.redirectFor = redirect;
       }
+      // And a run that succeeds, into a fresh target, watched the same way.
+      c.target = `oci:${join(sandbox.root, 'reached')}`;
+      const good = await attempt(TOKEN);
+      expect(good!.failures).toEqual([]);
+      expect(good!.releases[0]!.images.every((i) => i.status === 'copied')).toBe(true);
+      expect(walSnapshots).toBeGreaterThan(0);
+      expect(logLines).toBeGreaterThan(10);
+      process.stderr.write(`secrets: ${logLines} library log lines and ${walSnapshots} mid-run snapshots of the ledger's -wal/-shm searched: none found\n`);
+      errors.pop();
       // The same two faults met directly, to keep their thrown errors: a download redirected to a presigned URL
       // nobody answers (undici's error chain below airlock's), and a registry refusing the wrong password.
       const gh = new GitHubReleases({ apiBase: github.apiBase, repository: 'fluxcd/flux2', tokenEnv: 'AIRLOCK_TEST_TOKEN', env: { AIRLOCK_TEST_TOKEN: TOKEN } });
