@@ -25,6 +25,7 @@ import { runCli, type CliResult } from '../support/cli.js';
 import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
 import { controllers, publishRelease } from '../support/flux-upstream.js';
 import { ledgerSandbox } from '../support/ledger-fixtures.js';
+import { startBlobOrigin, startFaultProxy, type BlobOrigin, type FaultProxy } from '../support/proxies.js';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 
 const TOKEN = 'tok-SECRET-abc123';
@@ -35,6 +36,7 @@ const DST_PASS = 'pw2-SECRET-uvw321?#%';
 const WRONG_PASS = 'pw-WRONG-SECRET-000';
 const WRONG_TOKEN = 'tok-WRONG-SECRET-999';
 const PRESIGNED = 'sig-SECRET-qrs456';
+const PRESIGNED_BLOB = 'blobsig-SECRET-lmn852';
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 const b64url = (s: string): string => Buffer.from(s).toString('base64url');
@@ -59,6 +61,7 @@ const NEEDLES: { name: string; value: string }[] = (() => {
   add('target password', DST_PASS);
   add('wrong password', WRONG_PASS);
   add('presigned signature', PRESIGNED);
+  add('presigned blob signature', PRESIGNED_BLOB);
   add('source user:pass', `${SRC_USER}:${SRC_PASS}`);
   add('target user:pass', `${DST_USER}:${DST_PASS}`);
   add('wrong user:pass', `${SRC_USER}:${WRONG_PASS}`);
@@ -95,6 +98,9 @@ let kit: LocalSigstore;
 let github: FakeGitHub;
 let src: RunningRegistry;
 let dst: RunningRegistry;
+/** The source registry behind a proxy that redirects blob downloads to presigned URLs on a storage origin. */
+let proxy: FaultProxy;
+let origin: BlobOrigin;
 /** Every CLI run's output, with what it was. */
 const outputs: { what: string; r: CliResult }[] = [];
 let downloadsRedirected = 0;
@@ -112,8 +118,15 @@ function authJson(entries: Record<string, [string, string]>): string {
 beforeAll(async () => {
   kit = await startLocalSigstore({ stateDir: join(dir, 'kit') });
   [src, dst] = await Promise.all([startRegistry({ htpasswd: { [SRC_USER]: SRC_PASS } }), startRegistry({ htpasswd: { [DST_USER]: DST_PASS } })]);
+  proxy = await startFaultProxy(src.url);
+  origin = await startBlobOrigin((d) => src.blobPath(d));
+  proxy.inject({
+    method: 'GET',
+    path: /\/blobs\/sha256:/,
+    fault: { kind: 'redirect', location: (path) => `${origin.url}/blobs/${/sha256:[0-9a-f]{64}/.exec(path)?.[0] ?? 'x'}?X-Amz-Credential=AKIA%2F${PRESIGNED_BLOB}&X-Amz-Signature=${PRESIGNED_BLOB}` },
+  });
   mkdirSync(etc);
-  writeFileSync(authfile, authJson({ [src.host]: [SRC_USER, SRC_PASS], [dst.host]: [DST_USER, DST_PASS] }), { mode: 0o600 });
+  writeFileSync(authfile, authJson({ [src.host]: [SRC_USER, SRC_PASS], [proxy.host]: [SRC_USER, SRC_PASS], [dst.host]: [DST_USER, DST_PASS] }), { mode: 0o600 });
   writeFileSync(wrongAuthfile, authJson({ [src.host]: [SRC_USER, WRONG_PASS], [dst.host]: [DST_USER, DST_PASS] }), { mode: 0o600 });
   github = await startFakeGitHub('fluxcd/flux2');
   github.acceptToken = TOKEN;
@@ -155,7 +168,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await Promise.all([src?.stop(), dst?.stop(), github?.stop()]);
+  await Promise.all([src?.stop(), dst?.stop(), github?.stop(), proxy?.stop(), origin?.stop()]);
   await kit?.close();
 });
 
@@ -178,6 +191,14 @@ describe('secrets stay secret', () => {
     // A fresh mirror into an oci: layout too, so its files can be searched.
     const oci = await cli('sync --target oci: --json', ['sync', '--config', config, '--target', `oci:${join(dir, 'oci-mirror')}`, '--json']);
     expect(oci.code, oci.stderr).toBe(0);
+
+    // The source behind a registry that sends blob downloads to presigned storage URLs (as S3-backed registries do).
+    const presigned = await cli('sync via presigned blob redirects --json (debug)', ['sync', '--config', config, '--source', `${proxy.host}/fluxcd`, '--target', `oci:${join(dir, 'oci-presigned')}`, '--json'], {
+      AIRLOCK_DEBUG: '1',
+    });
+    expect(presigned.code, presigned.stderr).toBe(0);
+    expect(proxy.requests.filter((q) => q.fault === 'redirect').length).toBeGreaterThan(0);
+    expect(origin.requests.filter((q) => q.method === 'GET').length).toBeGreaterThan(0);
 
     const exportFile = join(dir, 'export.json');
     const exp = await cli('ledger export --format json', ['ledger', 'export', '--config', config, '--format', 'json', '--output', exportFile, '--json']);
@@ -316,7 +337,7 @@ describe('secrets stay secret', () => {
   }, 300_000);
 
   it('no output, ledger file (db, -wal, -shm), cache, export, asset or target storage holds a secret in any form', () => {
-    expect(outputs.length).toBeGreaterThanOrEqual(10);
+    expect(outputs.length).toBeGreaterThanOrEqual(11);
     for (const { what, r } of outputs) {
       expect(leaks(r.stdout), `${what}: stdout`).toEqual([]);
       expect(leaks(r.stderr), `${what}: stderr`).toEqual([]);
