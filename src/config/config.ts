@@ -51,12 +51,58 @@ export interface SyncConfig {
   };
   concurrency: number;
   registries: { insecure: string[]; ca: Record<string, string>; authfile: string | undefined };
+  /** Bounds on what an upstream can make a sync read (the `limits:` section); exceeding one is LIMIT_EXCEEDED. */
+  limits: SyncLimits;
   /** A node_exporter textfile-collector file `sync` rewrites after every run; undefined: none. */
   metricsFile: string | undefined;
   configFile: string | null;
 }
 
-const TOP = ['version', 'ledger', 'demo', 'upstream', 'images', 'trust', 'target', 'assets', 'concurrency', 'registries', 'metrics_file'];
+/** The `limits:` section: each a whole number from 1 to its upper bound (LIMITS_RANGE), defaults as below. */
+export interface SyncLimits {
+  /** Descriptors in one index, or layers in one image manifest. */
+  indexEntries: number;
+  /** Levels of manifests below the root (an index of platform manifests is 1). */
+  indexDepth: number;
+  /** Manifests in the graph of one image. */
+  manifests: number;
+  /** Layers (signatures) in one `.sig` / `.att` manifest. */
+  signatureLayers: number;
+  /** Bytes of one signature layer (a payload, DSSE envelope or bundle). */
+  signaturePayloadBytes: number;
+  /** Bytes of signature manifests and layers read for one digest, in all. */
+  signatureBytes: number;
+  /** Sigstore bundle referrers considered for one digest. */
+  referrers: number;
+  /** Bytes of one release asset. */
+  assetBytes: number;
+}
+
+const MiB = 1024 * 1024;
+export const DEFAULT_SYNC_LIMITS: Readonly<SyncLimits> = Object.freeze({
+  indexEntries: 1000,
+  indexDepth: 4,
+  manifests: 10_000,
+  signatureLayers: 64,
+  signaturePayloadBytes: 16 * MiB,
+  signatureBytes: 64 * MiB,
+  referrers: 64,
+  assetBytes: 512 * MiB,
+});
+
+/** The YAML key of each limit and the highest value it may be raised to. */
+export const LIMITS_RANGE: Readonly<Record<keyof SyncLimits, { key: string; max: number }>> = Object.freeze({
+  indexEntries: { key: 'index_entries', max: 100_000 },
+  indexDepth: { key: 'index_depth', max: 16 },
+  manifests: { key: 'manifests', max: 100_000 },
+  signatureLayers: { key: 'signature_layers', max: 1024 },
+  signaturePayloadBytes: { key: 'signature_payload_bytes', max: 256 * MiB },
+  signatureBytes: { key: 'signature_bytes', max: 1024 * MiB },
+  referrers: { key: 'referrers', max: 1024 },
+  assetBytes: { key: 'asset_bytes', max: 16 * 1024 * MiB },
+});
+
+const TOP = ['version', 'ledger', 'demo', 'upstream', 'images', 'trust', 'target', 'assets', 'concurrency', 'registries', 'limits', 'metrics_file'];
 
 /** The defaults, as with no config file at all (relative paths against `base`). */
 export function defaultSyncConfig(base: string = process.cwd()): SyncConfig {
@@ -70,6 +116,7 @@ export function defaultSyncConfig(base: string = process.cwd()): SyncConfig {
     concurrency: 4,
     registries: { insecure: [], ca: {}, authfile: undefined },
     metricsFile: undefined,
+    limits: { ...DEFAULT_SYNC_LIMITS },
     configFile: null,
   };
 }
@@ -124,7 +171,11 @@ export function readSyncConfig(file: string | null, env: Env = process.env): Syn
     if (!isNull(m.get('tuf_refresh'))) out.trust.tufRefresh = bool(ctx, m.get('tuf_refresh'), 'trust.tuf_refresh');
     if (!isNull(m.get('rekor_url'))) out.trust.rekorUrl = str(ctx, m.get('rekor_url'), 'trust.rekor_url');
   }
-  if (!isNull(top.get('target'))) out.target = resolveTarget(str(ctx, top.get('target'), 'target'), base);
+  if (!isNull(top.get('target'))) {
+    const target = str(ctx, top.get('target'), 'target');
+    if (target === 'oci:') failAt(ctx, top.get('target'), 'target oci: names no directory; write oci:./mirror or a registry prefix');
+    out.target = resolveTarget(target, base);
+  }
   const assets = top.get('assets');
   if (!isNull(assets)) {
     const m = entries(ctx, assets, 'assets', ['cli_archives', 'directory']);
@@ -144,6 +195,15 @@ export function readSyncConfig(file: string | null, env: Env = process.env): Syn
     if (!isNull(m.get('authfile'))) out.registries.authfile = resolveConfigPath(str(ctx, m.get('authfile'), 'registries.authfile'), base, env);
   }
   if (!isNull(top.get('metrics_file'))) out.metricsFile = resolveConfigPath(str(ctx, top.get('metrics_file'), 'metrics_file'), base, env);
+  const limits = top.get('limits');
+  if (!isNull(limits)) {
+    const names = Object.keys(LIMITS_RANGE) as (keyof SyncLimits)[];
+    const m = entries(ctx, limits, 'limits', names.map((k) => LIMITS_RANGE[k].key));
+    for (const name of names) {
+      const { key, max } = LIMITS_RANGE[name];
+      if (m.has(key)) out.limits[name] = int(ctx, m.get(key), `limits.${key}`, 1, max);
+    }
+  }
   out.profile = withPrefix(out.profile, out.images.canonicalPrefix);
   return out;
 }

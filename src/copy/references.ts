@@ -9,7 +9,7 @@ import type { Repository } from '../store/types.js';
 import { insecureSkipVerify, type CopyAuthorization } from '../verify/verdict.js';
 import { copyImage } from './copy.js';
 import { listReferrers, type ReferrersListing } from './referrers-fallback.js';
-import type { CopyPlanSummary, CopyProgress, CopyResult, ExtraManifest } from './types.js';
+import type { CopyPlanSummary, CopyProgress, CopyResult, ExtraManifest, GraphLimits } from './types.js';
 
 /** What the verifier vouches for before anything is written: the digest, and what may go along with it. */
 export interface SourceAuthorization<R = unknown> {
@@ -36,6 +36,8 @@ export interface CopyReferencesOptions<R = unknown> {
   authorize?: (source: Repository, digest: Digest) => Promise<SourceAuthorization<R>>;
   allowTagMove?: boolean;
   concurrency?: number;
+  /** Bounds on the source's graph (index size and depth, manifests); defaults otherwise. */
+  graphLimits?: Partial<GraphLimits>;
   storeOptions?: StoreOptions;
   onProgress?: (e: CopyProgress) => void;
   logger?: Logger;
@@ -139,6 +141,7 @@ export async function copyReferences<R = unknown>(opts: CopyReferencesOptions<R>
         ...(auth.extras ? { extras: auth.extras } : {}),
         allowTagMove: opts.allowTagMove ?? false,
         ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+        ...(opts.graphLimits ? { limits: opts.graphLimits } : {}),
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         ...(opts.logger ? { logger: opts.logger } : {}),
         ...(opts.recorder

@@ -1,4 +1,5 @@
 import { AirlockError } from '../errors.js';
+import { neutralize } from '../log.js';
 import { isDigest, type Digest } from './digest.js';
 
 /** A reference to content in a registry: `host[:port]/path[:tag][@digest]`. */
@@ -36,7 +37,8 @@ export function isRepositoryPath(s: string): boolean {
 function badRef(input: string, why: string): never {
   throw new AirlockError(
     'BAD_INPUT',
-    `"${input.slice(0, 200)}" is not a valid reference (${why}); write registry/repository[:tag][@sha256:…], oci:DIR[:TAG] or oci-archive:FILE[:TAG].`,
+    // The input may come from upstream (an image named in install.yaml): no control character reaches the message.
+    `"${neutralize(input.slice(0, 200))}" is not a valid reference (${neutralize(why)}); write registry/repository[:tag][@sha256:…], oci:DIR[:TAG] or oci-archive:FILE[:TAG].`,
   );
 }
 

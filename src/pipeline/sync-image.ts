@@ -19,6 +19,9 @@ import type { ReleaseImage } from '../upstream/index.js';
 import { toPolicy, toPredicateTypes } from '../verify/index.js';
 import { imageOf, ledgerCopyRecorder, type EventSink } from './copy-record.js';
 import type { Logger } from '../log.js';
+import type { SyncLimits } from '../config/config.js';
+import type { GraphLimits } from '../copy/types.js';
+import type { SignatureLimits } from '../signatures/index.js';
 
 export interface ImagePlan {
   image: ReleaseImage;
@@ -67,11 +70,23 @@ export interface SyncImageOptions {
   ledgerList: (f: LedgerFilter) => LedgerEntry[];
   storeOptions: StoreOptions;
   concurrency: number;
+  /** The config's `limits:` (defaults when absent). */
+  limits?: SyncLimits;
   logger?: Logger | undefined;
   /** Copy progress (blobs), for bars on a terminal. */
   onProgress?: ((e: CopyProgress) => void) | undefined;
   /** The tag resolved to `digest` and its verification starts; then it verified and the copy starts. */
   onStage?: ((stage: 'verifying' | 'copying', digest: Digest) => void) | undefined;
+}
+
+/** The config's limits as the copy engine's graph limits. */
+export function graphLimitsOf(l: SyncLimits): Partial<GraphLimits> {
+  return { maxEntries: l.indexEntries, maxDepth: l.indexDepth, maxManifests: l.manifests };
+}
+
+/** The config's limits as the signature reader's limits. */
+export function signatureLimitsOf(l: SyncLimits): Partial<SignatureLimits> {
+  return { maxLayers: l.signatureLayers, maxPayloadBytes: l.signaturePayloadBytes, maxTotalBytes: l.signatureBytes, maxReferrers: l.referrers };
 }
 
 export async function syncImage(plan: ImagePlan, o: SyncImageOptions): Promise<CopyCommandResult<CopyVerification> & { reconciled: boolean }> {
@@ -84,6 +99,7 @@ export async function syncImage(plan: ImagePlan, o: SyncImageOptions): Promise<C
     insecureSkipVerify: false,
     allowTagMove: false,
     concurrency: o.concurrency,
+    ...(o.limits ? { graphLimits: graphLimitsOf(o.limits) } : {}),
     storeOptions: o.storeOptions,
     ...(o.logger ? { logger: o.logger } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
@@ -95,7 +111,7 @@ export async function syncImage(plan: ImagePlan, o: SyncImageOptions): Promise<C
           details: { check: 'trust-on-first-use', recorded: seen, digest },
         });
       }
-      const auth = await authorizeImageCopy(source, digest, { policies: plan.policies, trust: o.trust });
+      const auth = await authorizeImageCopy(source, digest, { policies: plan.policies, trust: o.trust, ...(o.limits ? { limits: signatureLimitsOf(o.limits) } : {}) });
       if (plan.requireProvenance && (auth.report?.attestations.verified.length ?? 0) === 0) {
         throw new AirlockError('VERIFY_FAILED', `${image}@${digest} has no SLSA provenance signed by the expected identity, and provenance is required.`, {
           details: { check: 'provenance-required', failures: auth.report?.attestations.failed ?? [] },

@@ -228,6 +228,7 @@ async function syncReleaseItems(ctx: ReleaseContext, release: UnverifiedRelease,
         ledgerList: (f) => ctx.ledger.list(f),
         storeOptions: ctx.storeOptions,
         concurrency: ctx.config.concurrency,
+        limits: ctx.config.limits,
         logger: ctx.logger,
         ...(ctx.onEvent
           ? {

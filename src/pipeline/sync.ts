@@ -126,6 +126,7 @@ async function syncLocked(o: SyncOptions): Promise<SyncResult> {
     apiBase: config.upstream.githubApi,
     repository: config.upstream.repository,
     ...(config.upstream.tokenEnv ? { tokenEnv: config.upstream.tokenEnv } : {}),
+    maxAssetBytes: config.limits.assetBytes,
     ...(o.env ? { env: o.env } : {}),
     ...(logger ? { logger } : {}),
     cache,

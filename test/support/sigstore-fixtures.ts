@@ -35,6 +35,8 @@ export interface SignOptions {
   logTime?: Date;
   /** Log the entry with this verifier (PEM) instead of the signing certificate: the key-substitution attack. */
   logVerifierPem?: string;
+  /** Log the entry for these bytes' digest instead of the signed artifact's: a Rekor entry for another artifact. */
+  logArtifact?: Uint8Array;
 }
 
 export interface MockSigstore {
@@ -179,7 +181,8 @@ export async function createMockSigstore(): Promise<MockSigstore> {
       const der = await certify(o, keys);
       const digest = createHash('sha256').update(artifact).digest();
       const sig = sign('sha256', artifact, keys.privateKey);
-      const entry = await logEntry(hashedrekord(digest, sig, o.logVerifierPem ?? toPem(der)), 'hashedrekord', '0.0.1', o);
+      const logged = o.logArtifact ? createHash('sha256').update(o.logArtifact).digest() : digest;
+      const entry = await logEntry(hashedrekord(logged, sig, o.logVerifierPem ?? toPem(der)), 'hashedrekord', '0.0.1', o);
       const content = { messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: b64(digest) }, signature: b64(sig) } };
       return envelope(certMaterial(der, o.bundleVersion), [entry], content, o.bundleVersion);
     },

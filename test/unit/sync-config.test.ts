@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultSyncConfig, readSyncConfig } from '../../src/config/config.js';
+import { DEFAULT_SYNC_LIMITS, defaultSyncConfig, readSyncConfig } from '../../src/config/config.js';
 import { readLedgerSection } from '../../src/config/ledger-config.js';
 import { applySyncFlags } from '../../src/config/sync-flags.js';
 import { AirlockError } from '../../src/errors.js';
@@ -144,6 +144,19 @@ ledger:
     expect(c.target).toBe('oci:/work/out');
     expect(c.trust).toMatchObject({ trustedRoot: '/work/root.json', rekorUrl: 'http://127.0.0.1:2' });
     expect(() => applySyncFlags(c, { source: 'bad:tag:x' })).toThrow(/--source/);
+  });
+
+  it('limits: safe defaults; each one raised or lowered alone, refused outside 1..its upper bound with its line', () => {
+    expect(defaultSyncConfig('/srv').limits).toEqual(DEFAULT_SYNC_LIMITS);
+    expect(DEFAULT_SYNC_LIMITS).toMatchObject({ indexEntries: 1000, indexDepth: 4, signatureLayers: 64 });
+    const c = readSyncConfig(file('limits:\n  index_entries: 20000\n  index_depth: 2\n  signature_layers: 8\n  asset_bytes: 1048576\n'), {});
+    expect(c.limits).toEqual({ ...DEFAULT_SYNC_LIMITS, indexEntries: 20000, indexDepth: 2, signatureLayers: 8, assetBytes: 1048576 });
+    expect(refused('limits:\n  index_depth: 0\n').message).toMatch(/:2: limits\.index_depth must be a whole number from 1 to 16/);
+    expect(refused('limits:\n  index_entries: 100001\n').message).toMatch(/limits\.index_entries must be a whole number from 1 to 100000/);
+    expect(refused('limits:\n  signature_bytes: 1.5\n').message).toMatch(/limits\.signature_bytes must be a whole number/);
+    expect(refused('limits:\n  referrers: "64"\n').message).toMatch(/limits\.referrers must be a whole number/);
+    expect(refused('limits:\n  manifest_bytes: 1\n').message).toMatch(/unknown setting limits\.manifest_bytes/);
+    expect(refused('limits: 5\n').message).toMatch(/limits must be a mapping/);
   });
 
   it('config.example.yaml is a valid config', () => {
