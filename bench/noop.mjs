@@ -5,11 +5,11 @@
 // Usage (from the repository root, after `npm run build`):
 //   bin/with-node node bench/noop.mjs [--runs 5]
 // Writes bench/results/noop.json.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, byKind, cleanupTime, load, log, median, publishUpstream, requireBuild, run, secs, settle, startRegistry, stopRegistry, syncArgs, syncHome } from './sync-common.mjs';
+import { ROOT, byKind, load, log, median, publishUpstream, requireBuild, run, secs, settle, startRegistry, syncArgs, syncHome, teardown, writeResults } from './common.mjs';
 
 const { values: opt } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const RUNS = Number(opt.runs);
@@ -66,8 +66,7 @@ try {
     release: { images: firstResult.releases[0].images.length, firstSyncMs: first.ms, ledgerEntries: firstResult.ledger.appended },
     noop: { runs: RUNS, wallMs: median(wall), cpuMs: median(cpu), all: wall, requests: last },
   };
-  await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
-  await writeFile(join(ROOT, 'bench', 'results', 'noop.json'), `${JSON.stringify(figures, null, 2)}\n`);
+  await writeResults('noop', figures);
   const t = last.target;
   const s = last.source;
   process.stdout.write(
@@ -80,8 +79,5 @@ try {
     ].join('\n') + '\n',
   );
 } finally {
-  for (const r of registries) await stopRegistry(r).catch(() => undefined);
-  await up?.stop();
-  await cleanupTime();
-  await rm(base, { recursive: true, force: true });
+  await teardown(base, registries, () => up?.stop());
 }

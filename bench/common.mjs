@@ -1,12 +1,13 @@
 /* global process, fetch, setTimeout */
-// Shared by bench/sync.mjs and bench/noop.mjs: local docker-registry instances with their access log (every HTTP
-// request counted by the registry itself), the generated signed Flux upstream (the test kit's Sigstore, the FAKE
-// GitHub, images pushed into a REAL docker-registry), and timed child processes. Runs the built code in dist/.
+// Shared by bench/copy.mjs, bench/sync.mjs and bench/noop.mjs: local docker-registry instances with their access log
+// (every HTTP request counted by the registry itself), the generated signed Flux upstream (the test kit's Sigstore,
+// the FAKE GitHub, images pushed into a REAL docker-registry), timed child processes, results and clean-up. Runs the
+// built code in dist/.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
+import { homedir, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,8 +18,9 @@ export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length
 export const secs = (ms) => `${(ms / 1000).toFixed(2)} s`;
 export const load = () => loadavg().map((x) => Number(x.toFixed(2)));
 
-export function requireBuild(script) {
-  if (!existsSync(join(ROOT, 'dist', 'commands', 'sync.js'))) {
+/** Exits 2 unless the built CLI (dist/commands/COMMAND.js) is there. */
+export function requireBuild(script, command = 'sync') {
+  if (!existsSync(join(ROOT, 'dist', 'commands', `${command}.js`))) {
     process.stderr.write(`${script} runs the built CLI: run \`npm run build\` first.\n`);
     process.exit(2);
   }
@@ -155,8 +157,22 @@ function runPlain(cmd, args, { env, okCodes }) {
   });
 }
 
-export async function cleanupTime() {
+const SKOPEO_CACHES = [join(homedir(), '.local/share/containers/cache/blob-info-cache-v1.boltdb'), '/var/lib/containers/cache/blob-info-cache-v1.boltdb'];
+/** skopeo's blob-info cache, dropped before each timed skopeo run so that it starts as cold as airlock. */
+export const dropSkopeoCache = () => Promise.all(SKOPEO_CACHES.map((f) => rm(f, { force: true })));
+
+/** Writes a bench's figures to bench/results/NAME.json. */
+export async function writeResults(name, figures) {
+  await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
+  await writeFile(join(ROOT, 'bench', 'results', `${name}.json`), `${JSON.stringify(figures, null, 2)}\n`);
+}
+
+/** Stops the registries still running and the upstream (`stopUpstream`, when given), removes `base` and the time file. */
+export async function teardown(base, registries, stopUpstream) {
+  for (const r of registries) await stopRegistry(r).catch(() => undefined);
+  await stopUpstream?.();
   if (timeFile) await rm(dirname(timeFile), { recursive: true, force: true });
+  await rm(base, { recursive: true, force: true });
 }
 
 /** Groups `METHOD PATH` access-log lines by what they ask for. */
