@@ -38,7 +38,7 @@ async function freePort() {
 }
 
 /** A docker-registry with its access log on stdout: `reg.requests` holds `METHOD PATH` of every request. */
-export async function startRegistry(base) {
+async function startRegistry(base) {
   const dir = await mkdtemp(join(base, 'registry-'));
   const port = await freePort();
   const cfg = join(dir, 'config.yml');
@@ -70,7 +70,7 @@ export async function startRegistry(base) {
   throw new Error('docker-registry did not start');
 }
 
-export async function stopRegistry(reg) {
+async function stopRegistry(reg) {
   if (reg.child.exitCode === null) {
     await new Promise((resolve) => {
       reg.child.once('exit', resolve);
@@ -167,12 +167,32 @@ export async function writeResults(name, figures) {
   await writeFile(join(ROOT, 'bench', 'results', `${name}.json`), `${JSON.stringify(figures, null, 2)}\n`);
 }
 
-/** Stops the registries still running and the upstream (`stopUpstream`, when given), removes `base` and the time file. */
-export async function teardown(base, registries, stopUpstream) {
-  for (const r of registries) await stopRegistry(r).catch(() => undefined);
-  await stopUpstream?.();
-  if (timeFile) await rm(dirname(timeFile), { recursive: true, force: true });
-  await rm(base, { recursive: true, force: true });
+/**
+ * A bench's work directory (`base`, under the system temp directory) and the docker-registry instances it starts
+ * there: `registry()` starts one, `stop(reg)` stops one, `close(stopUpstream)` stops what still runs and the
+ * upstream (when given), and removes `base` and the time file.
+ */
+export async function benchSpace(name) {
+  const base = await mkdtemp(join(tmpdir(), `airlock-bench-${name}-`));
+  const running = [];
+  return {
+    base,
+    async registry() {
+      const reg = await startRegistry(base);
+      running.push(reg);
+      return reg;
+    },
+    async stop(reg) {
+      await stopRegistry(reg);
+      running.splice(running.indexOf(reg), 1);
+    },
+    async close(stopUpstream) {
+      for (const r of running) await stopRegistry(r).catch(() => undefined);
+      await stopUpstream?.();
+      if (timeFile) await rm(dirname(timeFile), { recursive: true, force: true });
+      await rm(base, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Groups `METHOD PATH` access-log lines by what they ask for. */

@@ -6,11 +6,11 @@
 // Prints cold and warm median wall times and their ratio, the HTTP requests of a warm copy (from the registries'
 // access logs), and airlock's peak RSS copying one big layer; writes the figures to bench/results/copy.json.
 import { createHash, randomFillSync } from 'node:crypto';
-import { mkdir, mkdtemp, open, rename, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { MIB, ROOT, dropSkopeoCache, load, log, median, requireBuild, run, secs, startRegistry, stopRegistry, teardown, writeResults } from './common.mjs';
+import { MIB, ROOT, benchSpace, dropSkopeoCache, load, log, median, requireBuild, run, secs, writeResults } from './common.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -104,13 +104,13 @@ async function airlockCopy(src, dst, extra = [], { verify = false } = {}) {
 
 // ---- the benchmark ----
 
-async function measureRss(base, src, fresh) {
+async function measureRss(space, src) {
   log(`generating a ${RSS_MIB} MiB single-layer image…`);
-  const bigLayout = join(base, 'big');
+  const bigLayout = join(space.base, 'big');
   await writeLayout(bigLayout, RSS_MIB, [{ architecture: 'amd64', os: 'linux' }]);
   await skopeoCopy(`oci:${bigLayout}:v1`, `docker://${src.host}/bench/big:v1`);
   await rm(bigLayout, { recursive: true, force: true });
-  const bigDst = await fresh();
+  const bigDst = await space.registry();
   const timed = await run('/usr/bin/time', ['-v', process.execPath, join(ROOT, 'bin', 'run.js'), 'copy', `${src.host}/bench/big:v1`, `${bigDst.host}/mirror/big`, '--insecure-skip-verify', '--json'], { env: benchEnv });
   const maxRssKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(timed.stderr)?.[1] ?? NaN);
   const result = JSON.parse(timed.stdout);
@@ -118,13 +118,8 @@ async function measureRss(base, src, fresh) {
 }
 
 async function main() {
-  const base = await mkdtemp(join(tmpdir(), 'airlock-bench-copy-'));
-  const registries = [];
-  const fresh = async () => {
-    const r = await startRegistry(base);
-    registries.push(r);
-    return r;
-  };
+  const space = await benchSpace('copy');
+  const base = space.base;
   const loadBefore = load();
   benchEnv = { XDG_CONFIG_HOME: join(base, 'xdg-config'), XDG_STATE_HOME: join(base, 'xdg-state'), XDG_CACHE_HOME: join(base, 'xdg-cache') };
   let kit;
@@ -136,7 +131,7 @@ async function main() {
       { architecture: 'arm64', os: 'linux' },
       { architecture: 'arm', os: 'linux', variant: 'v7' },
     ]);
-    const src = await fresh();
+    const src = await space.registry();
     await skopeoCopy(`oci:${layout}:v1`, `docker://${src.host}/bench/multiarch:v1`);
     await rm(layout, { recursive: true, force: true });
     const srcRef = `${src.host}/bench/multiarch:v1`;
@@ -165,7 +160,7 @@ async function main() {
     for (let i = 0; i < RUNS; i++) {
       const order = i % 2 === 0 ? ['skopeo', 'airlock', 'verified'] : ['verified', 'airlock', 'skopeo'];
       for (const tool of order) {
-        const dst = await fresh();
+        const dst = await space.registry();
         const r =
           tool === 'skopeo'
             ? await skopeoCopy(`docker://${srcRef}`, `docker://${dst.host}/mirror/multiarch:v1`)
@@ -174,13 +169,12 @@ async function main() {
         cold[tool].push(r.ms);
         coldCpu[tool].push(r.cpuMs);
         log(`cold ${tool} run ${i + 1}: ${secs(r.ms)} (CPU ${secs(r.cpuMs)}, load ${load()[0]})`);
-        await stopRegistry(dst);
-        registries.splice(registries.indexOf(dst), 1);
+        await space.stop(dst);
       }
     }
 
     // Warm: every blob already in the target.
-    const dst = await fresh();
+    const dst = await space.registry();
     await airlockCopy(srcRef, `${dst.host}/mirror/multiarch`);
     const warm = { airlock: [], skopeo: [] };
     let airlockRequests;
@@ -202,7 +196,7 @@ async function main() {
 
     // Peak RSS copying one big layer (--rss-mib 0 skips it).
     let rss = { layerMiB: 0, maxRssMiB: NaN, reportedPeakRssMiB: NaN, wallMs: NaN, bytesMoved: 0 };
-    if (RSS_MIB > 0) rss = await measureRss(base, src, fresh);
+    if (RSS_MIB > 0) rss = await measureRss(space, src);
 
 
     const figures = {
@@ -247,7 +241,7 @@ async function main() {
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
-    await teardown(base, registries, () => kit?.close());
+    await space.close(() => kit?.close());
   }
 }
 

@@ -5,24 +5,22 @@
 // Usage (from the repository root, after `npm run build`):
 //   bin/with-node node bench/noop.mjs [--runs 5]
 // Writes bench/results/noop.json.
-import { mkdtemp } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, byKind, load, log, median, publishUpstream, requireBuild, run, secs, settle, startRegistry, syncArgs, syncHome, teardown, writeResults } from './common.mjs';
+import { ROOT, benchSpace, byKind, load, log, median, publishUpstream, requireBuild, run, secs, settle, syncArgs, syncHome, writeResults } from './common.mjs';
 
 const { values: opt } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const RUNS = Number(opt.runs);
 requireBuild('bench/noop.mjs');
 
-const base = await mkdtemp(join(tmpdir(), 'airlock-bench-noop-'));
-const registries = [];
+const space = await benchSpace('noop');
+const base = space.base;
 let up;
 try {
   const loadStart = load();
-  const src = await startRegistry(base);
-  const dst = await startRegistry(base);
-  registries.push(src, dst);
+  const src = await space.registry();
+  const dst = await space.registry();
   log('publishing the generated release (4 controllers, flux-cli, flux-manifests, signed)…');
   up = await publishUpstream(base, src, [256 * 1024]);
   const home = await syncHome(base, 'home');
@@ -79,5 +77,5 @@ try {
     ].join('\n') + '\n',
   );
 } finally {
-  await teardown(base, registries, () => up?.stop());
+  await space.close(() => up?.stop());
 }

@@ -7,11 +7,11 @@
 // Usage (from the repository root, after `npm run build`):
 //   bin/with-node node bench/sync.mjs [--runs 3] [--layer-mib 6,3]
 // Prints both median wall times and the ratio; writes bench/results/sync.json.
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { MIB, ROOT, dropSkopeoCache, load, log, median, publishUpstream, requireBuild, run, secs, settle, startRegistry, stopRegistry, syncArgs, syncHome, teardown, writeResults } from './common.mjs';
+import { MIB, ROOT, benchSpace, dropSkopeoCache, load, log, median, publishUpstream, requireBuild, run, secs, settle, syncArgs, syncHome, writeResults } from './common.mjs';
 
 const { values: opt } = parseArgs({ options: { runs: { type: 'string', default: '3' }, 'layer-mib': { type: 'string', default: '6,3' } } });
 const RUNS = Number(opt.runs);
@@ -31,13 +31,12 @@ async function tagsOf(host, repos) {
   return out;
 }
 
-const base = await mkdtemp(join(tmpdir(), 'airlock-bench-sync-'));
-const registries = [];
+const space = await benchSpace('sync');
+const base = space.base;
 let up;
 try {
   const loadStart = load();
-  const src = await startRegistry(base);
-  registries.push(src);
+  const src = await space.registry();
   log(`publishing the generated release: 4 controllers and flux-cli (3 platforms, layers of ${opt['layer-mib']} MiB each), flux-manifests; signed…`);
   up = await publishUpstream(base, src, LAYERS);
   const sourceTags = await tagsOf(src.host, up.repositories);
@@ -50,8 +49,7 @@ try {
   const loadRuns = load();
   for (let i = 0; i < RUNS; i++) {
     for (const tool of i % 2 === 0 ? ['skopeo', 'airlock'] : ['airlock', 'skopeo']) {
-      const dst = await startRegistry(base);
-      registries.push(dst);
+      const dst = await space.registry();
       let r;
       if (tool === 'airlock') {
         const home = await syncHome(base, `home-${i}`);
@@ -74,8 +72,7 @@ try {
       times[tool].push(r.ms);
       cpu[tool].push(r.cpuMs);
       log(`run ${i + 1} ${tool}: ${secs(r.ms)} (CPU ${secs(r.cpuMs)}, ${bytes} blob uploads, load ${load()[0]})`);
-      await stopRegistry(dst);
-      registries.splice(registries.indexOf(dst), 1);
+      await space.stop(dst);
     }
   }
 
@@ -101,5 +98,5 @@ try {
     ].join('\n') + '\n',
   );
 } finally {
-  await teardown(base, registries, () => up?.stop());
+  await space.close(() => up?.stop());
 }
