@@ -1,22 +1,17 @@
 #!/usr/bin/env node
-/* global process, Buffer, fetch, setTimeout */
+/* global process, Buffer, setTimeout */
 // airlock copy vs `skopeo copy --all --preserve-digests` on the same two local docker-registry instances.
 // Usage (from the repository root, after `npm run build`):
 //   bin/with-node node bench/copy.mjs [--runs 3] [--size-mib 600] [--rss-mib 1024] [--concurrency 4]
 // Prints cold and warm median wall times and their ratio, the HTTP requests of a warm copy (from the registries'
 // access logs), and airlock's peak RSS copying one big layer; writes the figures to bench/results/copy.json.
-import { spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { cpus, homedir, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { MIB, ROOT, benchSpace, dropSkopeoCache, load, log, median, requireBuild, run, secs, writeResults } from './common.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const MIB = 1024 * 1024;
 const { values: opt } = parseArgs({
   options: {
     runs: { type: 'string', default: '3' },
@@ -30,14 +25,7 @@ const SIZE_MIB = Number(opt['size-mib']);
 const RSS_MIB = Number(opt['rss-mib']);
 const CONCURRENCY = opt.concurrency;
 
-if (!existsSync(join(ROOT, 'dist', 'commands', 'copy.js'))) {
-  process.stderr.write('bench/copy.mjs runs the built CLI: run `npm run build` first.\n');
-  process.exit(2);
-}
-
-const log = (s) => process.stderr.write(`${s}\n`);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const secs = (ms) => `${(ms / 1000).toFixed(2)} s`;
+requireBuild('bench/copy.mjs', 'copy');
 
 // ---- a local OCI layout with random (incompressible) layers, written straight to disk ----
 
@@ -96,137 +84,42 @@ async function writeLayout(dir, totalMib, platforms) {
   return index.digest;
 }
 
-// ---- docker-registry with its access log on stdout (one line per HTTP request) ----
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRegistry(base) {
-  const dir = await mkdtemp(join(base, 'registry-'));
-  const port = await freePort();
-  const cfg = join(dir, 'config.yml');
-  await writeFile(cfg, ['version: 0.1', 'log:', '  level: error', '  accesslog:', '    disabled: false', 'storage:', '  filesystem:', `    rootdirectory: ${join(dir, 'storage')}`, 'http:', `  addr: 127.0.0.1:${port}`, '  secret: bench', ''].join('\n'));
-  const child = spawn('docker-registry', ['serve', cfg], { stdio: ['ignore', 'pipe', 'ignore'] });
-  const reg = { host: `127.0.0.1:${port}`, dir, child, requests: [] };
-  let partial = '';
-  child.stdout.on('data', (d) => {
-    const lines = (partial + d.toString()).split('\n');
-    partial = lines.pop();
-    for (const l of lines) {
-      const m = /"([A-Z]+) (\S+) HTTP/.exec(l);
-      if (m) reg.requests.push(`${m[1]} ${m[2]}`);
-    }
-  });
-  for (let i = 0; i < 200; i++) {
-    try {
-      const r = await fetch(`http://${reg.host}/v2/`);
-      if (r.ok) {
-        reg.requests.length = 0;
-        return reg;
-      }
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('docker-registry did not start');
-}
-
-async function stopRegistry(reg) {
-  if (reg.child.exitCode === null) {
-    await new Promise((resolve) => {
-      reg.child.once('exit', resolve);
-      reg.child.kill('SIGTERM');
-    });
-  }
-  await rm(reg.dir, { recursive: true, force: true });
-}
-
 // ---- timed commands ----
 
-let timeFile;
 // airlock's state (ledger, key, trust cache) for the bench's runs: never the user's home.
 let benchEnv = {};
 // Set once the source image is signed: the policy flags of a verifying copy.
 let verifyFlags = [];
-/** Runs a command; with `cpu`, under /usr/bin/time, adding its user+system CPU seconds (`cpuMs`) to the result. */
-async function run(cmd, args, { quiet = true, cpu = false } = {}) {
-  if (!cpu) return runPlain(cmd, args, { quiet });
-  timeFile ??= join(await mkdtemp(join(tmpdir(), 'airlock-bench-time-')), 'time.txt');
-  const r = await runPlain('/usr/bin/time', ['-o', timeFile, '-f', '%U %S', cmd, ...args], { quiet });
-  const [user, sys] = (await readFile(timeFile, 'utf8')).trim().split(/\s+/).map(Number);
-  return { ...r, cpuMs: Math.round((user + sys) * 1000) };
-}
-
-function runPlain(cmd, args, { quiet = true } = {}) {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...benchEnv } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      if (!quiet) process.stderr.write(d);
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
-      else resolve({ ms, stdout, stderr });
-    });
-  });
-}
-
-const SKOPEO_CACHES = [join(homedir(), '.local/share/containers/cache/blob-info-cache-v1.boltdb'), '/var/lib/containers/cache/blob-info-cache-v1.boltdb'];
-async function dropSkopeoCache() {
-  for (const f of SKOPEO_CACHES) await rm(f, { force: true });
-}
 
 async function skopeoCopy(src, dst) {
   await dropSkopeoCache();
-  return run('skopeo', ['copy', '--all', '--preserve-digests', '--src-tls-verify=false', '--dest-tls-verify=false', '-q', src, dst], { cpu: true });
+  return run('skopeo', ['copy', '--all', '--preserve-digests', '--src-tls-verify=false', '--dest-tls-verify=false', '-q', src, dst], { env: benchEnv, cpu: true });
 }
 
 async function airlockCopy(src, dst, extra = [], { verify = false } = {}) {
   const mode = verify ? verifyFlags : ['--insecure-skip-verify'];
-  const r = await run(process.execPath, [join(ROOT, 'bin', 'run.js'), 'copy', src, dst, ...mode, '--concurrency', CONCURRENCY, '--json', ...extra], { cpu: true });
+  const r = await run(process.execPath, [join(ROOT, 'bin', 'run.js'), 'copy', src, dst, ...mode, '--concurrency', CONCURRENCY, '--json', ...extra], { env: benchEnv, cpu: true });
   return { ...r, result: JSON.parse(r.stdout) };
 }
 
-const load = () => loadavg().map((x) => Number(x.toFixed(2)));
-
 // ---- the benchmark ----
 
-async function measureRss(base, src, fresh) {
+async function measureRss(space, src) {
   log(`generating a ${RSS_MIB} MiB single-layer image…`);
-  const bigLayout = join(base, 'big');
+  const bigLayout = join(space.base, 'big');
   await writeLayout(bigLayout, RSS_MIB, [{ architecture: 'amd64', os: 'linux' }]);
   await skopeoCopy(`oci:${bigLayout}:v1`, `docker://${src.host}/bench/big:v1`);
   await rm(bigLayout, { recursive: true, force: true });
-  const bigDst = await fresh();
-  const timed = await runPlain('/usr/bin/time', ['-v', process.execPath, join(ROOT, 'bin', 'run.js'), 'copy', `${src.host}/bench/big:v1`, `${bigDst.host}/mirror/big`, '--insecure-skip-verify', '--json']);
+  const bigDst = await space.registry();
+  const timed = await run('/usr/bin/time', ['-v', process.execPath, join(ROOT, 'bin', 'run.js'), 'copy', `${src.host}/bench/big:v1`, `${bigDst.host}/mirror/big`, '--insecure-skip-verify', '--json'], { env: benchEnv });
   const maxRssKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(timed.stderr)?.[1] ?? NaN);
   const result = JSON.parse(timed.stdout);
   return { layerMiB: RSS_MIB, maxRssMiB: maxRssKb / 1024, reportedPeakRssMiB: result.peakRssBytes / MIB, wallMs: timed.ms, bytesMoved: result.bytesMoved };
 }
 
 async function main() {
-  const base = await mkdtemp(join(tmpdir(), 'airlock-bench-copy-'));
-  const registries = [];
-  const fresh = async () => {
-    const r = await startRegistry(base);
-    registries.push(r);
-    return r;
-  };
+  const space = await benchSpace('copy');
+  const base = space.base;
   const loadBefore = load();
   benchEnv = { XDG_CONFIG_HOME: join(base, 'xdg-config'), XDG_STATE_HOME: join(base, 'xdg-state'), XDG_CACHE_HOME: join(base, 'xdg-cache') };
   let kit;
@@ -238,7 +131,7 @@ async function main() {
       { architecture: 'arm64', os: 'linux' },
       { architecture: 'arm', os: 'linux', variant: 'v7' },
     ]);
-    const src = await fresh();
+    const src = await space.registry();
     await skopeoCopy(`oci:${layout}:v1`, `docker://${src.host}/bench/multiarch:v1`);
     await rm(layout, { recursive: true, force: true });
     const srcRef = `${src.host}/bench/multiarch:v1`;
@@ -267,7 +160,7 @@ async function main() {
     for (let i = 0; i < RUNS; i++) {
       const order = i % 2 === 0 ? ['skopeo', 'airlock', 'verified'] : ['verified', 'airlock', 'skopeo'];
       for (const tool of order) {
-        const dst = await fresh();
+        const dst = await space.registry();
         const r =
           tool === 'skopeo'
             ? await skopeoCopy(`docker://${srcRef}`, `docker://${dst.host}/mirror/multiarch:v1`)
@@ -276,13 +169,12 @@ async function main() {
         cold[tool].push(r.ms);
         coldCpu[tool].push(r.cpuMs);
         log(`cold ${tool} run ${i + 1}: ${secs(r.ms)} (CPU ${secs(r.cpuMs)}, load ${load()[0]})`);
-        await stopRegistry(dst);
-        registries.splice(registries.indexOf(dst), 1);
+        await space.stop(dst);
       }
     }
 
     // Warm: every blob already in the target.
-    const dst = await fresh();
+    const dst = await space.registry();
     await airlockCopy(srcRef, `${dst.host}/mirror/multiarch`);
     const warm = { airlock: [], skopeo: [] };
     let airlockRequests;
@@ -304,7 +196,7 @@ async function main() {
 
     // Peak RSS copying one big layer (--rss-mib 0 skips it).
     let rss = { layerMiB: 0, maxRssMiB: NaN, reportedPeakRssMiB: NaN, wallMs: NaN, bytesMoved: 0 };
-    if (RSS_MIB > 0) rss = await measureRss(base, src, fresh);
+    if (RSS_MIB > 0) rss = await measureRss(space, src);
 
 
     const figures = {
@@ -335,8 +227,7 @@ async function main() {
       },
       rss,
     };
-    await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
-    await writeFile(join(ROOT, 'bench', 'results', 'copy.json'), `${JSON.stringify(figures, null, 2)}\n`);
+    await writeResults('copy', figures);
 
     const ar = airlockRequests;
     const lines = [
@@ -350,10 +241,7 @@ async function main() {
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
-    for (const r of registries) await stopRegistry(r).catch(() => undefined);
-    await kit?.close();
-    await rm(base, { recursive: true, force: true });
-    if (timeFile) await rm(dirname(timeFile), { recursive: true, force: true });
+    await space.close(() => kit?.close());
   }
 }
 

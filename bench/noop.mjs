@@ -5,24 +5,22 @@
 // Usage (from the repository root, after `npm run build`):
 //   bin/with-node node bench/noop.mjs [--runs 5]
 // Writes bench/results/noop.json.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, byKind, cleanupTime, load, log, median, publishUpstream, requireBuild, run, secs, settle, startRegistry, stopRegistry, syncArgs, syncHome } from './sync-common.mjs';
+import { ROOT, benchSpace, byKind, load, log, median, publishUpstream, requireBuild, run, secs, settle, syncArgs, syncHome, writeResults } from './common.mjs';
 
 const { values: opt } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const RUNS = Number(opt.runs);
 requireBuild('bench/noop.mjs');
 
-const base = await mkdtemp(join(tmpdir(), 'airlock-bench-noop-'));
-const registries = [];
+const space = await benchSpace('noop');
+const base = space.base;
 let up;
 try {
   const loadStart = load();
-  const src = await startRegistry(base);
-  const dst = await startRegistry(base);
-  registries.push(src, dst);
+  const src = await space.registry();
+  const dst = await space.registry();
   log('publishing the generated release (4 controllers, flux-cli, flux-manifests, signed)…');
   up = await publishUpstream(base, src, [256 * 1024]);
   const home = await syncHome(base, 'home');
@@ -66,8 +64,7 @@ try {
     release: { images: firstResult.releases[0].images.length, firstSyncMs: first.ms, ledgerEntries: firstResult.ledger.appended },
     noop: { runs: RUNS, wallMs: median(wall), cpuMs: median(cpu), all: wall, requests: last },
   };
-  await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
-  await writeFile(join(ROOT, 'bench', 'results', 'noop.json'), `${JSON.stringify(figures, null, 2)}\n`);
+  await writeResults('noop', figures);
   const t = last.target;
   const s = last.source;
   process.stdout.write(
@@ -80,8 +77,5 @@ try {
     ].join('\n') + '\n',
   );
 } finally {
-  for (const r of registries) await stopRegistry(r).catch(() => undefined);
-  await up?.stop();
-  await cleanupTime();
-  await rm(base, { recursive: true, force: true });
+  await space.close(() => up?.stop());
 }

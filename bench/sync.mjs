@@ -7,19 +7,16 @@
 // Usage (from the repository root, after `npm run build`):
 //   bin/with-node node bench/sync.mjs [--runs 3] [--layer-mib 6,3]
 // Prints both median wall times and the ratio; writes bench/results/sync.json.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, homedir, tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { MIB, ROOT, cleanupTime, load, log, median, publishUpstream, requireBuild, run, secs, settle, startRegistry, stopRegistry, syncArgs, syncHome } from './sync-common.mjs';
+import { MIB, ROOT, benchSpace, dropSkopeoCache, load, log, median, publishUpstream, requireBuild, run, secs, settle, syncArgs, syncHome, writeResults } from './common.mjs';
 
 const { values: opt } = parseArgs({ options: { runs: { type: 'string', default: '3' }, 'layer-mib': { type: 'string', default: '6,3' } } });
 const RUNS = Number(opt.runs);
 const LAYERS = opt['layer-mib'].split(',').map((x) => Math.round(Number(x) * MIB));
 requireBuild('bench/sync.mjs');
-
-const SKOPEO_CACHES = [join(homedir(), '.local/share/containers/cache/blob-info-cache-v1.boltdb'), '/var/lib/containers/cache/blob-info-cache-v1.boltdb'];
-const dropSkopeoCache = () => Promise.all(SKOPEO_CACHES.map((f) => rm(f, { force: true })));
 
 /** tag → digest of every repository under `prefix` in a registry (for checking both tools wrote the same). */
 async function tagsOf(host, repos) {
@@ -34,13 +31,12 @@ async function tagsOf(host, repos) {
   return out;
 }
 
-const base = await mkdtemp(join(tmpdir(), 'airlock-bench-sync-'));
-const registries = [];
+const space = await benchSpace('sync');
+const base = space.base;
 let up;
 try {
   const loadStart = load();
-  const src = await startRegistry(base);
-  registries.push(src);
+  const src = await space.registry();
   log(`publishing the generated release: 4 controllers and flux-cli (3 platforms, layers of ${opt['layer-mib']} MiB each), flux-manifests; signed…`);
   up = await publishUpstream(base, src, LAYERS);
   const sourceTags = await tagsOf(src.host, up.repositories);
@@ -53,8 +49,7 @@ try {
   const loadRuns = load();
   for (let i = 0; i < RUNS; i++) {
     for (const tool of i % 2 === 0 ? ['skopeo', 'airlock'] : ['airlock', 'skopeo']) {
-      const dst = await startRegistry(base);
-      registries.push(dst);
+      const dst = await space.registry();
       let r;
       if (tool === 'airlock') {
         const home = await syncHome(base, `home-${i}`);
@@ -77,8 +72,7 @@ try {
       times[tool].push(r.ms);
       cpu[tool].push(r.cpuMs);
       log(`run ${i + 1} ${tool}: ${secs(r.ms)} (CPU ${secs(r.cpuMs)}, ${bytes} blob uploads, load ${load()[0]})`);
-      await stopRegistry(dst);
-      registries.splice(registries.indexOf(dst), 1);
+      await space.stop(dst);
     }
   }
 
@@ -95,8 +89,7 @@ try {
     all: times,
     allCpu: cpu,
   };
-  await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
-  await writeFile(join(ROOT, 'bench', 'results', 'sync.json'), `${JSON.stringify(figures, null, 2)}\n`);
+  await writeResults('sync', figures);
   process.stdout.write(
     [
       `airlock sync (verifying everything, recording) vs skopeo sync --all --preserve-digests (verifying nothing) — ${figures.release.tags} tags in ${figures.release.repositories} repositories, ~${figures.release.approxMiB} MiB of layers, median of ${RUNS}, local docker-registry instances`,
@@ -105,8 +98,5 @@ try {
     ].join('\n') + '\n',
   );
 } finally {
-  for (const r of registries) await stopRegistry(r).catch(() => undefined);
-  await up?.stop();
-  await cleanupTime();
-  await rm(base, { recursive: true, force: true });
+  await space.close(() => up?.stop());
 }

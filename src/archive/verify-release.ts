@@ -22,11 +22,11 @@ import type { StoreOptions } from '../store/options.js';
 import type { Repository } from '../store/types.js';
 import type { TrustAnchor } from '../trust/index.js';
 import { imagesFromInstallYaml, parseChecksums, profileRelease, releaseImages, type ChecksumsFile, type ReleaseProfile, type UnverifiedRelease } from '../upstream/index.js';
-import type { ExpandedIdentity } from '../upstream/template.js';
 import type { UnverifiedAsset } from '../upstream/release.js';
-import { summarizeVerdict, toPolicy, verifyBundle, type Verdict, type VerdictSummary } from '../verify/index.js';
+import { summarizeVerdict, type VerdictSummary } from '../verify/index.js';
 import { planImage, targetFor, type ImagePlan } from '../pipeline/sync-image.js';
 import { RELEASE_ARTIFACT_TYPE, releaseRepository } from '../pipeline/release-artifact.js';
+import { verifyAgainstAny } from '../pipeline/sync-checksums.js';
 
 const TITLE = 'org.opencontainers.image.title';
 const MAX_SMALL_FILE = 16 * 1024 * 1024;
@@ -83,19 +83,6 @@ async function readAll(repo: Repository, d: Descriptor, what: string): Promise<B
   const chunks: Uint8Array[] = [];
   for await (const c of await repo.openBlob(d)) chunks.push(c);
   return Buffer.concat(chunks);
-}
-
-function verifyAgainstAny(bundle: unknown, bytes: Buffer, trust: TrustAnchor, identities: readonly ExpandedIdentity[]): Verdict {
-  let last: unknown;
-  for (const identity of identities) {
-    try {
-      return verifyBundle({ bundle, artifact: { bytes } }, trust, toPolicy(identity));
-    } catch (e) {
-      if (!isAirlockError(e, 'VERIFY_FAILED')) throw e;
-      last = e;
-    }
-  }
-  throw last ?? new AirlockError('INTERNAL', 'The release profile names no identity for the checksums file.');
 }
 
 function refusedArtifact(reference: string, what: string, check: string): AirlockError {

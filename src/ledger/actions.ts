@@ -6,13 +6,13 @@ import { readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { AirlockError } from '../errors.js';
 import type { LedgerSettings } from '../config/ledger-config.js';
-import { decodeNote, parseSignedCheckpoint } from './checkpoint.js';
+import { checkpointView, decodeNote, parseSignedCheckpoint, type CheckpointView } from './checkpoint.js';
 import { damaged, guarded } from './db.js';
 import type { LedgerEntry } from './events.js';
 import { exportLedger, type ExportFormat } from './export.js';
 import { ledgerReport, type ReportFilter } from './html/index.js';
 import { loadKeyFile } from './keyfile.js';
-import { formatVerifierKey, parseVerifierKey, type VerifierKey } from './keys.js';
+import { parseVerifierKey, type VerifierKey } from './keys.js';
 import { Ledger, type InclusionProof } from './ledger.js';
 import type { DigestStory, LedgerFilter } from './query.js';
 import { toSinks } from './sinks.js';
@@ -71,16 +71,9 @@ export function showLedger(settings: LedgerSettings, query: string): LedgerShowR
   });
 }
 
-export interface LedgerCheckpointResult {
+export interface LedgerCheckpointResult extends CheckpointView {
   ledger: string;
-  origin: string;
-  size: number;
-  rootHash: string;
-  time: string;
-  /** The signed note, verbatim (lines 1–3: origin, size, base64 root hash). */
-  note: string;
-  /** The verifier key to pin (`--public-key`), from the key file when readable, else as the ledger records it. */
-  verifierKey: string;
+  /** Where `verifierKey` comes from: the key file when readable, else the ledger's record of it. */
   verifierKeySource: 'key-file' | 'ledger';
 }
 
@@ -97,16 +90,10 @@ export function latestCheckpoint(settings: LedgerSettings): LedgerCheckpointResu
   return withLedger(settings, (l) => {
     const c = l.latestCheckpoint();
     if (!c) throw new AirlockError('NOT_FOUND', `The ledger ${l.path} has no checkpoint yet; one is written after the first run that records something.`);
-    const cp = parseSignedCheckpoint(c.note, `The stored checkpoint at size ${c.size}`);
     const fromFile = keyFileVerifier(settings, l.origin);
     return {
       ledger: l.path,
-      origin: cp.origin,
-      size: cp.size,
-      rootHash: cp.rootHash.toString('base64'),
-      time: c.time,
-      note: c.note,
-      verifierKey: formatVerifierKey(fromFile ?? l.storedKey),
+      ...checkpointView(c, fromFile ?? l.storedKey),
       verifierKeySource: fromFile ? 'key-file' : 'ledger',
     };
   });

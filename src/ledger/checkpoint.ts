@@ -8,7 +8,7 @@
  */
 import { AirlockError } from '../errors.js';
 import { HASH_SIZE } from './merkle.js';
-import type { SigningKey, VerifierKey } from './keys.js';
+import { formatVerifierKey, type SigningKey, type VerifierKey } from './keys.js';
 
 export interface Checkpoint {
   origin: string;
@@ -28,6 +28,25 @@ export interface SignedCheckpoint extends Checkpoint {
   /** The signed text: the checkpoint lines, with the final newline. */
   body: string;
   signatures: NoteSignature[];
+}
+
+/** A stored checkpoint as `ledger checkpoint` and the auditor's HTML report show it. */
+export interface CheckpointView {
+  origin: string;
+  size: number;
+  /** Base64, as in the note. */
+  rootHash: string;
+  time: string;
+  /** The signed note, verbatim (lines 1–3: origin, size, base64 root hash). */
+  note: string;
+  /** The verifier key to pin (`--public-key`). */
+  verifierKey: string;
+}
+
+/** The view of a checkpoint the ledger stored (its note parsed again, strictly), with `key` as the verifier key. */
+export function checkpointView(stored: { size: number; time: string; note: string }, key: VerifierKey): CheckpointView {
+  const cp = parseSignedCheckpoint(stored.note, `The stored checkpoint at size ${stored.size}`);
+  return { origin: cp.origin, size: cp.size, rootHash: cp.rootHash.toString('base64'), time: stored.time, note: stored.note, verifierKey: formatVerifierKey(key) };
 }
 
 const MAX_NOTE_BYTES = 64 * 1024;

@@ -14,6 +14,7 @@ import { toBlobBundle } from '../rekor/bundle.js';
 import { PUBLIC_GOOD_REKOR_URL, RekorClient } from '../rekor/client.js';
 import { ENTRY_CHECKS } from '../rekor/select.js';
 import type { TrustAnchor } from '../trust/index.js';
+import type { ExpandedIdentity } from '../upstream/template.js';
 import { parseChecksums, type ChecksumsFile, type ChecksumsMaterial, type GitHubReleases, type UnverifiedAsset } from '../upstream/index.js';
 import { summarizeVerdict, toPolicy, verifyBundle, type Verdict, type VerdictSummary } from '../verify/index.js';
 import type { Logger } from '../log.js';
@@ -43,10 +44,13 @@ export async function fetchAssetBytes(github: GitHubReleases, asset: UnverifiedA
   return Buffer.concat(chunks);
 }
 
-/** The first of the identities the verdict satisfies; VERIFY_FAILED (the last failure) when none does. */
-function verifyAgainstAny(bundle: unknown, bytes: Buffer, trust: TrustAnchor, material: ChecksumsMaterial): Verdict {
+/**
+ * The checksums file's bundle verified against the first of the identities it satisfies; VERIFY_FAILED (the last
+ * failure) when none does. Shared by `sync` and `archive load` (src/archive/verify-release.ts).
+ */
+export function verifyAgainstAny(bundle: unknown, bytes: Buffer, trust: TrustAnchor, identities: readonly ExpandedIdentity[]): Verdict {
   let last: unknown;
-  for (const identity of material.identities) {
+  for (const identity of identities) {
     try {
       return verifyBundle({ bundle, artifact: { bytes } }, trust, toPolicy(identity));
     } catch (e) {
@@ -95,7 +99,7 @@ export async function verifyReleaseChecksums(
   } else {
     throw new AirlockError('NO_SIGNATURE', `The checksums file ${material.checksums.name} has no signature material.`);
   }
-  const verdict = verifyAgainstAny(bundle, bytes, trust, material);
+  const verdict = verifyAgainstAny(bundle, bytes, trust, material.identities);
   // Parsed only now: the signature says who wrote the file; the strict parser says it can be read one way only.
   const file = parseChecksums(bytes);
   return { name: material.checksums.name, bytes, digest: verdict.artifact.digest, file, bundle, bundleSource, material: kept, verdict: summarizeVerdict(verdict) };

@@ -6,8 +6,9 @@
  * the previous file (for the same target) and written again.
  */
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { replaceFile } from '../store/layout/fs-util.js';
 import type { SyncSummary } from './sync.js';
 
 export type SyncRunOutcome = 'ok' | 'refusals' | 'failed' | 'error';
@@ -88,18 +89,5 @@ export function renderSyncMetrics(run: SyncMetricsRun, previousLastSuccess: numb
 export async function writeSyncMetrics(file: string, run: SyncMetricsRun): Promise<void> {
   const previous = await readFile(file, 'utf8').catch(() => '');
   const text = renderSyncMetrics(run, lastSuccessIn(previous, run.target));
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    const fh = await open(tmp, 'wx', 0o644);
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true }).catch(() => undefined);
-    throw e;
-  }
+  await replaceFile(file, join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`), text);
 }

@@ -20,8 +20,8 @@ import { RegistryStore } from '../../src/store/registry/store.js';
 import { signImageLikeCosign2 } from '../../src/testkit/image-signers.js';
 import { startLocalSigstore, type LocalSigstore } from '../../src/testkit/sigstore.js';
 import { runCli } from '../support/cli.js';
+import { KillTargets } from '../support/crash-support.js';
 import { CONTROLLER_FLAGS, controllerClaims, pushImage } from '../support/image-signing.js';
-import { startKillProxy, type KillProxy } from '../support/kill-proxy.js';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { eventKey, latestCheckpoint, multiset, readLedger, snapshotTarget, spawnCli, syncHome, type SyncHome } from '../support/sync-world.js';
 
@@ -33,7 +33,7 @@ let src: RunningRegistry;
 let source: string;
 let digest: Digest;
 let reference: { events: string[]; target: Record<string, string> };
-const started: { reg: RunningRegistry; proxy: KillProxy }[] = [];
+const targets = new KillTargets();
 
 type Kind = 'signature-tag' | 'content-tag';
 const CONTENT_KINDS = new Set(['copied-upstream', 'copied-signature', 'composed', 'insecure-copy']);
@@ -45,19 +45,6 @@ function classOf(method: string, path: string): Kind | undefined {
 }
 
 const args = (home: SyncHome, host: string): string[] => ['copy', source, `${host}/${REPO}:v1.9.4`, ...CONTROLLER_FLAGS, '--trusted-root', kit.trustedRootPath, '--config', home.config, '--json'];
-
-async function freshTarget(): Promise<{ reg: RunningRegistry; proxy: KillProxy }> {
-  const reg = await startRegistry();
-  const t = { reg, proxy: await startKillProxy(reg.url) };
-  started.push(t);
-  return t;
-}
-
-async function release(t: { reg: RunningRegistry; proxy: KillProxy }): Promise<void> {
-  started.splice(started.indexOf(t), 1);
-  await t.proxy.stop();
-  await t.reg.stop();
-}
 
 const contentEvents = (events: LedgerEntry[]): string[] => events.filter((e) => CONTENT_KINDS.has(e.kind)).map(eventKey);
 
@@ -72,7 +59,7 @@ beforeAll(async () => {
   source = `${src.host}/fluxcd/app:v1.9.4`;
 
   // The uninterrupted copy: what every killed-and-resumed copy must end up equal to.
-  const t = await freshTarget();
+  const t = await targets.fresh();
   const home = syncHome(join(dir, 'reference'));
   const r = await spawnCli(args(home, t.proxy.host), home.env).done;
   expect(r.code, r.stderr).toBe(0);
@@ -80,11 +67,11 @@ beforeAll(async () => {
   reference = { events: contentEvents(events), target: (await snapshotTarget(t.reg.storageDir)).tags[REPO] ?? {} };
   expect(Object.keys(reference.target).sort()).toEqual([`sha256-${digest.slice(7)}.sig`, 'v1.9.4']);
   expect(multiset(reference.events.map((k) => JSON.parse(k)[0] as string))).toEqual({ 'copied-signature': 1, 'copied-upstream': 1 });
-  await release(t);
+  await targets.release(t);
 }, 120_000);
 
 afterAll(async () => {
-  for (const t of [...started]) await release(t).catch(() => undefined);
+  await targets.releaseAll();
   await src?.stop();
   await kit?.close();
 });
@@ -92,7 +79,7 @@ afterAll(async () => {
 describe('airlock copy killed after a tag PUT, then run again', () => {
   for (const kind of ['signature-tag', 'content-tag'] as const) {
     it(`killed after the ${kind} PUT: the re-run records every digest of the target as an uninterrupted copy does`, async () => {
-      const t = await freshTarget();
+      const t = await targets.fresh();
       const home = syncHome(join(dir, kind));
       try {
         const first = spawnCli(args(home, t.proxy.host), home.env);
@@ -145,7 +132,7 @@ describe('airlock copy killed after a tag PUT, then run again', () => {
         expect(history, Object.keys(ledgerTags).join(', ')).toHaveLength(1);
         expect(ledgerTags[history[0]!.slice(0, -`-${size}`.length)]).toBe(ledgerTags[history[0]!]);
       } finally {
-        await release(t);
+        await targets.release(t);
       }
     }, 120_000);
   }

@@ -21,8 +21,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../../src/ledger/events.js';
 import { runCli } from '../support/cli.js';
-import { startKillProxy, type KillAction, type KillProxy, type SeenRequest } from '../support/kill-proxy.js';
-import { startRegistry, type RunningRegistry } from '../support/registry.js';
+import { KillTargets } from '../support/crash-support.js';
+import type { KillAction, SeenRequest } from '../support/kill-proxy.js';
 import { eventKey, latestCheckpoint, multiset, readLedger, snapshotTarget, spawnCli, startUpstream, syncArgs, syncHome, type TargetSnapshot, type Upstream } from '../support/sync-world.js';
 
 const SEED = process.env.SEED !== undefined ? Number(process.env.SEED) : Math.floor(Math.random() * 2 ** 31);
@@ -134,26 +134,12 @@ const blobFile = (storageDir: string, digest: string): string => join(storageDir
 const dir = mkdtempSync(join(tmpdir(), 'airlock-sync-crash-'));
 let up: Upstream;
 let reference: { target: Omit<TargetSnapshot, 'blobs'>; events: string[]; counts: Record<Kind, number>; bodySizes: number[] };
-const started: { reg: RunningRegistry; proxy: KillProxy }[] = [];
-
-async function freshTarget(): Promise<{ reg: RunningRegistry; proxy: KillProxy }> {
-  const reg = await startRegistry();
-  const proxy = await startKillProxy(reg.url);
-  const t = { reg, proxy };
-  started.push(t);
-  return t;
-}
-
-async function release(t: { reg: RunningRegistry; proxy: KillProxy }): Promise<void> {
-  started.splice(started.indexOf(t), 1);
-  await t.proxy.stop();
-  await t.reg.stop();
-}
+const targets = new KillTargets();
 
 beforeAll(async () => {
   up = await startUpstream(join(dir, 'upstream'));
   // The uninterrupted run: what every crashed-and-resumed run must end up equal to.
-  const t = await freshTarget();
+  const t = await targets.fresh();
   const home = syncHome(join(dir, 'reference'));
   const r = await spawnCli(syncArgs(up, home, t.proxy.host), home.env).done;
   expect(r.code, r.stderr).toBe(0);
@@ -168,11 +154,11 @@ beforeAll(async () => {
     counts,
     bodySizes: t.proxy.requests.filter((q) => isUploadBody(q.method, q.path)).map((q) => q.bodyBytes),
   };
-  await release(t);
+  await targets.release(t);
 }, 120_000);
 
 afterAll(async () => {
-  for (const t of [...started]) await release(t).catch(() => undefined);
+  await targets.releaseAll();
   await up?.stop();
 });
 
@@ -183,7 +169,7 @@ function pickPoint(n: number, kind?: Kind): Point {
 }
 
 async function crashAndResume(point: Point, n: number): Promise<void> {
-  const t = await freshTarget();
+  const t = await targets.fresh();
   const home = syncHome(join(dir, `run-${n}`));
   const args = syncArgs(up, home, t.proxy.host);
   try {
@@ -258,7 +244,7 @@ async function crashAndResume(point: Point, n: number): Promise<void> {
     }
     console.log(`sync-crash: ${label}: killed at ${t.proxy.killedAt?.method} ${t.proxy.killedAt?.path.replace(/\?.*/, '')}, re-run ${Math.round(again.ms)} ms, ${rerun.length} requests, ${events.length - beforeEvents.length} events appended`);
   } finally {
-    await release(t);
+    await targets.release(t);
   }
 }
 

@@ -3,9 +3,9 @@
  * dropped page by page), the latest checkpoint and the verifier key, and renders the auditor's report.
  */
 import { createHash } from 'node:crypto';
-import { parseSignedCheckpoint } from '../checkpoint.js';
+import { checkpointView } from '../checkpoint.js';
 import type { LedgerEntry } from '../events.js';
-import { formatVerifierKey, type VerifierKey } from '../keys.js';
+import type { VerifierKey } from '../keys.js';
 import type { Ledger } from '../ledger.js';
 import { ROW_COLUMNS, rowFromRaw, toEntry } from '../row.js';
 import { buildReportModel, type ReportFilter, type ReportModel } from './model.js';
@@ -32,14 +32,8 @@ function* entriesOf(ledger: Ledger): Generator<LedgerEntry> {
 export function reportCheckpoint(ledger: Ledger, key: VerifierKey): ReportCheckpoint | null {
   const c = ledger.latestCheckpoint();
   if (!c) return null;
-  const cp = parseSignedCheckpoint(c.note, `The stored checkpoint at size ${c.size}`);
   return {
-    origin: cp.origin,
-    size: cp.size,
-    rootHash: cp.rootHash.toString('base64'),
-    time: c.time,
-    note: c.note,
-    verifierKey: formatVerifierKey(key),
+    ...checkpointView(c, key),
     keyId: key.keyId.toString('hex'),
     keyFingerprint: `sha256:${createHash('sha256').update(key.publicKey).digest('hex')}`,
   };

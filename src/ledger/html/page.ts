@@ -6,19 +6,13 @@
  * embedded JSON the script reads (jsonForScript), and what the script builds (textContent, http(s)-only links).
  */
 import { createHash } from 'node:crypto';
+import type { CheckpointView } from '../checkpoint.js';
 import { VERIFY_ROOT_PY, WITHOUT_AIRLOCK, withAirlock } from './auditor.js';
 import { CLIENT_SCRIPT } from './client.js';
 import { escapeHtml as h, jsonForScript } from './escape.js';
 import type { ReportFilter, ReportItem, ReportModel, ReportRun } from './model.js';
 
-export interface ReportCheckpoint {
-  origin: string;
-  size: number;
-  /** Base64, as in the note. */
-  rootHash: string;
-  time: string;
-  note: string;
-  verifierKey: string;
+export interface ReportCheckpoint extends CheckpointView {
   /** Hex key ID of the signed-note key. */
   keyId: string;
   /** sha256:<hex> of the raw Ed25519 public key. */

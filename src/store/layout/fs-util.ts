@@ -41,13 +41,15 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Writes bytes to a temp file beside `path`, fsyncs it and renames it over `path`: readers see old or new, never half. */
-export async function atomicWriteFile(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = join(dirname(path), `${TEMP_PREFIX}${basename(path)}-${randomBytes(6).toString('hex')}`);
+/**
+ * Writes `data` to the new file `tmp` (beside `path`), fsyncs it and renames it over `path`: readers see old or new,
+ * never half. On failure `tmp` is removed and the error thrown as it came.
+ */
+export async function replaceFile(path: string, tmp: string, data: Uint8Array | string): Promise<void> {
   try {
     const fh = await open(tmp, 'wx', 0o644);
     try {
-      await fh.writeFile(bytes);
+      await fh.writeFile(data);
       await fh.sync();
     } finally {
       await fh.close();
@@ -55,6 +57,16 @@ export async function atomicWriteFile(path: string, bytes: Uint8Array): Promise<
     await rename(tmp, path);
   } catch (e) {
     await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** replaceFile inside a layout (a TEMP_PREFIX temp name), then the directory fsynced; failures are LAYOUT_INVALID. */
+export async function atomicWriteFile(path: string, bytes: Uint8Array): Promise<void> {
+  const tmp = join(dirname(path), `${TEMP_PREFIX}${basename(path)}-${randomBytes(6).toString('hex')}`);
+  try {
+    await replaceFile(path, tmp, bytes);
+  } catch (e) {
     throw writeError(path, e);
   }
   await fsyncDir(dirname(path));

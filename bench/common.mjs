@@ -1,12 +1,13 @@
 /* global process, fetch, setTimeout */
-// Shared by bench/sync.mjs and bench/noop.mjs: local docker-registry instances with their access log (every HTTP
-// request counted by the registry itself), the generated signed Flux upstream (the test kit's Sigstore, the FAKE
-// GitHub, images pushed into a REAL docker-registry), and timed child processes. Runs the built code in dist/.
+// Shared by bench/copy.mjs, bench/sync.mjs and bench/noop.mjs: local docker-registry instances with their access log
+// (every HTTP request counted by the registry itself), the generated signed Flux upstream (the test kit's Sigstore,
+// the FAKE GitHub, images pushed into a REAL docker-registry), timed child processes, results and clean-up. Runs the
+// built code in dist/.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
+import { homedir, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,8 +18,9 @@ export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length
 export const secs = (ms) => `${(ms / 1000).toFixed(2)} s`;
 export const load = () => loadavg().map((x) => Number(x.toFixed(2)));
 
-export function requireBuild(script) {
-  if (!existsSync(join(ROOT, 'dist', 'commands', 'sync.js'))) {
+/** Exits 2 unless the built CLI (dist/commands/COMMAND.js) is there. */
+export function requireBuild(script, command = 'sync') {
+  if (!existsSync(join(ROOT, 'dist', 'commands', `${command}.js`))) {
     process.stderr.write(`${script} runs the built CLI: run \`npm run build\` first.\n`);
     process.exit(2);
   }
@@ -36,7 +38,7 @@ async function freePort() {
 }
 
 /** A docker-registry with its access log on stdout: `reg.requests` holds `METHOD PATH` of every request. */
-export async function startRegistry(base) {
+async function startRegistry(base) {
   const dir = await mkdtemp(join(base, 'registry-'));
   const port = await freePort();
   const cfg = join(dir, 'config.yml');
@@ -68,7 +70,7 @@ export async function startRegistry(base) {
   throw new Error('docker-registry did not start');
 }
 
-export async function stopRegistry(reg) {
+async function stopRegistry(reg) {
   if (reg.child.exitCode === null) {
     await new Promise((resolve) => {
       reg.child.once('exit', resolve);
@@ -155,8 +157,42 @@ function runPlain(cmd, args, { env, okCodes }) {
   });
 }
 
-export async function cleanupTime() {
-  if (timeFile) await rm(dirname(timeFile), { recursive: true, force: true });
+const SKOPEO_CACHES = [join(homedir(), '.local/share/containers/cache/blob-info-cache-v1.boltdb'), '/var/lib/containers/cache/blob-info-cache-v1.boltdb'];
+/** skopeo's blob-info cache, dropped before each timed skopeo run so that it starts as cold as airlock. */
+export const dropSkopeoCache = () => Promise.all(SKOPEO_CACHES.map((f) => rm(f, { force: true })));
+
+/** Writes a bench's figures to bench/results/NAME.json. */
+export async function writeResults(name, figures) {
+  await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
+  await writeFile(join(ROOT, 'bench', 'results', `${name}.json`), `${JSON.stringify(figures, null, 2)}\n`);
+}
+
+/**
+ * A bench's work directory (`base`, under the system temp directory) and the docker-registry instances it starts
+ * there: `registry()` starts one, `stop(reg)` stops one, `close(stopUpstream)` stops what still runs and the
+ * upstream (when given), and removes `base` and the time file.
+ */
+export async function benchSpace(name) {
+  const base = await mkdtemp(join(tmpdir(), `airlock-bench-${name}-`));
+  const running = [];
+  return {
+    base,
+    async registry() {
+      const reg = await startRegistry(base);
+      running.push(reg);
+      return reg;
+    },
+    async stop(reg) {
+      await stopRegistry(reg);
+      running.splice(running.indexOf(reg), 1);
+    },
+    async close(stopUpstream) {
+      for (const r of running) await stopRegistry(r).catch(() => undefined);
+      await stopUpstream?.();
+      if (timeFile) await rm(dirname(timeFile), { recursive: true, force: true });
+      await rm(base, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Groups `METHOD PATH` access-log lines by what they ask for. */
