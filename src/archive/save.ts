@@ -75,7 +75,7 @@ export async function resolveRelease(target: string, profileName: string, releas
     throw e;
   };
   const opened = await openReference(targetFor(target, releaseRepository(profileName), 'latest'), storeOptions).catch(absent);
-  let tags: string[] = [];
+  let tags: string[];
   try {
     tags = opened ? ((await opened.repository.listTags().catch(absent)) ?? []) : [];
   } finally {
