@@ -67,9 +67,20 @@ export async function resolveRelease(target: string, profileName: string, releas
     if (!isTag(release) || parseSemVer(release) === undefined) throw new AirlockError('BAD_INPUT', `--release ${JSON.stringify(release.slice(0, 60))} is not a release tag such as v2.9.4, or latest.`);
     return release;
   }
-  const opened = await openReference(targetFor(target, releaseRepository(profileName), 'latest'), storeOptions).catch(() => undefined);
-  const tags = opened ? await opened.repository.listTags().catch(() => [] as string[]) : [];
-  await opened?.store.close().catch(() => undefined);
+  // Only "there is nothing there" means no release (a registry without the repository, a directory without the
+  // layout); a refused password, an unreachable or failing registry is said as what it is (it used to read as
+  // "holds no release").
+  const absent = (e: unknown): undefined => {
+    if (e instanceof AirlockError && (e.code === 'NOT_FOUND' || e.code === 'LAYOUT_INVALID')) return undefined;
+    throw e;
+  };
+  const opened = await openReference(targetFor(target, releaseRepository(profileName), 'latest'), storeOptions).catch(absent);
+  let tags: string[];
+  try {
+    tags = opened ? ((await opened.repository.listTags().catch(absent)) ?? []) : [];
+  } finally {
+    await opened?.store.close().catch(() => undefined);
+  }
   const versions = tags.map((t) => ({ t, v: parseSemVer(t) })).filter((x) => x.v !== undefined);
   versions.sort((a, b) => compareSemVer(b.v!, a.v!));
   const newest = versions[0];

@@ -4,11 +4,15 @@
  * redirects every asset download to a presigned-looking URL on another loopback origin whose query carries a
  * signature, with recognisable values. Then every output — stdout and stderr of text, --json and AIRLOCK_DEBUG=1
  * runs, failing runs (a wrong password, a wrong token) with their errors and, in process, the whole cause chain,
- * the ledger and everything beside it (db, -wal, -shm, the GitHub cache), `ledger export` and `ledger list`, the
- * target registry's storage and an oci: target — is searched for each secret in plain, base64 (user:pass as a Basic
+ * the ledger and everything beside it (db, -wal, -shm, the GitHub cache), `ledger export` (json, csv, html) and
+ * `ledger list`, a sync's `--metrics-file` and `--log-format json` lines, `archive save`'s tar (every byte, and
+ * unpacked) and its `archive load` into the credentialed target with the receiver's ledger, `audit registry`,
+ * `policy kyverno` and `flux install-args --kustomize`, each also failing on a wrong target password, the target
+ * registry's storage and an oci: target — is searched for each secret in plain, base64 (user:pass as a Basic
  * header carries it, and the token alone) and URL-encoded forms. The auth file the passwords are given in is the
  * only file allowed to hold them.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,6 +97,13 @@ const env = { XDG_CONFIG_HOME: join(dir, 'config'), XDG_STATE_HOME: join(dir, 's
 const etc = join(dir, 'etc');
 const authfile = join(etc, 'auth.json');
 const wrongAuthfile = join(etc, 'auth-wrong.json');
+/** The target's password wrong (the source's right). */
+const wrongTargetAuthfile = join(etc, 'auth-wrong-target.json');
+const wrongTargetConfig = join(etc, 'airlock-wrong-target.yaml');
+/** The air-gapped side's config: its own ledger, the target's credentials. */
+const receiverConfig = join(dir, 'receiver', 'airlock.yaml');
+/** What the later outputs' test searched, for the summary line. */
+const searched: string[] = [];
 const config = join(etc, 'airlock.yaml');
 let kit: LocalSigstore;
 let github: FakeGitHub;
@@ -128,6 +139,7 @@ beforeAll(async () => {
   mkdirSync(etc);
   writeFileSync(authfile, authJson({ [src.host]: [SRC_USER, SRC_PASS], [proxy.host]: [SRC_USER, SRC_PASS], [dst.host]: [DST_USER, DST_PASS] }), { mode: 0o600 });
   writeFileSync(wrongAuthfile, authJson({ [src.host]: [SRC_USER, WRONG_PASS], [dst.host]: [DST_USER, DST_PASS] }), { mode: 0o600 });
+  writeFileSync(wrongTargetAuthfile, authJson({ [src.host]: [SRC_USER, SRC_PASS], [dst.host]: [DST_USER, WRONG_PASS] }), { mode: 0o600 });
   github = await startFakeGitHub('fluxcd/flux2');
   github.acceptToken = TOKEN;
   // Downloads go to a presigned URL on the other origin, its signature in the query (as S3 / GitHub's storage).
@@ -165,6 +177,22 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
+  writeFileSync(wrongTargetConfig, readFileSync(config, 'utf8').replace('authfile: ./auth.json', 'authfile: ./auth-wrong-target.json'));
+  mkdirSync(join(dir, 'receiver'));
+  writeFileSync(
+    receiverConfig,
+    [
+      'trust:',
+      `  trusted_root: ${kit.trustedRootPath}`,
+      '  tuf_refresh: false',
+      `target: ${dst.host}/loaded/fluxcd`,
+      'registries:',
+      `  authfile: ${authfile}`,
+      'ledger:',
+      '  path: ledger/airlock.db',
+      '',
+    ].join('\n'),
+  );
 }, 180_000);
 
 afterAll(async () => {
@@ -184,9 +212,9 @@ describe('secrets stay secret', () => {
     expect(github.requests.filter((q) => q.origin === 'download' && q.status === 200).length).toBeGreaterThan(0);
     expect(downloadsRedirected).toBeGreaterThan(0);
     // Debug output was on: it says something about the requests it made, redacted.
-    expect(json.stderr).toMatch(/debug: /);
+    expect(json.stderr).toMatch(/"level":"debug"/);
 
-    const text = await cli('sync (text, debug)', ['sync', '--config', config], { AIRLOCK_DEBUG: '1' });
+    const text = await cli('sync (text, debug)', ['sync', '--config', config, '--log-format', 'text'], { AIRLOCK_DEBUG: '1' });
     expect(text.code, text.stderr).toBe(0);
     // A fresh mirror into an oci: layout too, so its files can be searched.
     const oci = await cli('sync --target oci: --json', ['sync', '--config', config, '--target', `oci:${join(dir, 'oci-mirror')}`, '--json']);
@@ -212,6 +240,106 @@ describe('secrets stay secret', () => {
     expect(verify.code, verify.stderr).toBe(0);
   }, 300_000);
 
+  it('the later outputs — metrics file and JSON log lines, the HTML report, an archive (every byte, and unpacked) and its load into a credentialed registry, audit, Kyverno policies, Flux install args — run with the same credentials and leak none of them', async () => {
+    // A sync into a fresh prefix of the credentialed target, with metrics and JSON log lines (and debug lines).
+    const metricsFile = join(dir, 'metrics', 'airlock.prom');
+    mkdirSync(join(dir, 'metrics'));
+    const metricsSync = await cli('sync --metrics-file --log-format json (debug)', ['sync', '--config', config, '--target', `${dst.host}/mirror-metrics/fluxcd`, '--metrics-file', metricsFile, '--log-format', 'json'], {
+      AIRLOCK_DEBUG: '1',
+    });
+    expect(metricsSync.code, metricsSync.stderr).toBe(0);
+    const metrics = readFileSync(metricsFile, 'utf8');
+    expect(metrics).toMatch(/^airlock_sync_/m);
+    const logLines = metricsSync.stderr.split('\n').filter((l) => l.trim() !== '');
+    const parsed = logLines.map((l) => JSON.parse(l) as { event?: string; level: string; msg: string });
+    expect(parsed.some((l) => l.event === 'image-done')).toBe(true);
+    expect(parsed.some((l) => l.level === 'debug')).toBe(true);
+    expect(leaks(metrics)).toEqual([]);
+    for (const l of logLines) expect(leaks(l), l).toEqual([]);
+    searched.push(`metrics file (${metrics.length} bytes)`, `${logLines.length} JSON log lines`);
+
+    // The auditor's HTML report.
+    const html = join(dir, 'report.html');
+    const report = await cli('ledger export --format html', ['ledger', 'export', '--config', config, '--format', 'html', '--out', html, '--json']);
+    expect(report.code, report.stderr).toBe(0);
+    const htmlText = readFileSync(html, 'utf8');
+    expect(htmlText).toMatch(/<html/i);
+    expect(leaks(htmlText)).toEqual([]);
+    searched.push(`HTML report (${htmlText.length} bytes)`);
+
+    // An archive of the credentialed mirror: every byte of the tar, then what it unpacks to.
+    const tar = join(dir, 'flux.airlock.tar');
+    const save = await cli('archive save --json', ['archive', 'save', '--config', config, '--release', 'latest', '--out', tar, '--json']);
+    expect(save.code, save.stderr).toBe(0);
+    const saved = JSON.parse(save.stdout) as { images: unknown[]; trustRoot: { sha256: string } };
+    expect(saved.images.length).toBe(3);
+    const tarBytes = readFileSync(tar);
+    expect(leaks(tarBytes)).toEqual([]);
+    const unpacked = join(dir, 'unpacked');
+    mkdirSync(unpacked);
+    execFileSync('tar', ['-xf', tar, '-C', unpacked]);
+    const unpackedFiles = filesUnder(unpacked, new Set());
+    expect(unpackedFiles.some((f) => f.endsWith('ledger-excerpt.json'))).toBe(true);
+    for (const f of unpackedFiles) expect(leaks(readFileSync(f)), f).toEqual([]);
+    searched.push(`archive tar (${tarBytes.byteLength} bytes)`, `${unpackedFiles.length} unpacked archive files`);
+
+    // Its load into another prefix of the credentialed registry, by a receiver with its own ledger.
+    const vkey = join(dir, 'sender.vkey');
+    const cp = await cli('ledger checkpoint --json', ['ledger', 'checkpoint', '--config', config, '--json']);
+    expect(cp.code, cp.stderr).toBe(0);
+    writeFileSync(vkey, `${(JSON.parse(cp.stdout) as { verifierKey: string }).verifierKey}\n`);
+    const load = await cli('archive load --json', ['archive', 'load', tar, '--config', receiverConfig, '--target', `${dst.host}/loaded/fluxcd`, '--trusted-root-sha256', saved.trustRoot.sha256, '--ledger-public-key', vkey, '--json'], {
+      AIRLOCK_DEBUG: '1',
+    });
+    expect(load.code, load.stderr).toBe(0);
+    expect(JSON.parse(load.stdout)).toMatchObject({ trustRoot: { pinnedBy: 'trusted-root-sha256' } });
+    const loadText = await cli('archive load again (text)', ['archive', 'load', tar, '--config', receiverConfig, '--target', `${dst.host}/loaded/fluxcd`, '--trusted-root-sha256', saved.trustRoot.sha256]);
+    expect(loadText.code, loadText.stderr).toBe(0);
+    const receiverFiles = filesUnder(join(dir, 'receiver'), new Set());
+    expect(receiverFiles.some((f) => f.endsWith('airlock.db'))).toBe(true);
+    for (const f of receiverFiles) expect(leaks(readFileSync(f)), f).toEqual([]);
+    searched.push(`${receiverFiles.length} receiver files (its ledger)`);
+
+    // The audit of the credentialed target (every tag, referrer, checkpoint; signatures re-verified).
+    const audit = await cli('audit registry --verify --json', ['audit', 'registry', '--config', config, '--verify', '--json']);
+    expect(audit.code, audit.stdout).toBe(0);
+    expect(JSON.parse(audit.stdout)).toMatchObject({ findings: [], reverified: 3, catalogUnavailable: null });
+    // The receiver's audit of what it loaded, against its own ledger.
+    const auditText = await cli('audit registry of the loaded target (text, debug)', ['audit', 'registry', '--config', receiverConfig, '--verify'], { AIRLOCK_DEBUG: '1' });
+    expect(auditText.code, auditText.stdout).toBe(0);
+    expect(auditText.stdout).toMatch(/Audited .*loaded\/fluxcd/);
+
+    // The cluster side: both read the credentialed mirror to check the digests it pins.
+    const policyFile = join(dir, 'policy.yaml');
+    const policy = await cli('policy kyverno --out', ['policy', 'kyverno', '--config', config, '--out', policyFile, '--json']);
+    expect(policy.code, policy.stderr).toBe(0);
+    const policyStdout = await cli('policy kyverno (stdout)', ['policy', 'kyverno', '--config', config, '--registry', `registry.internal/fluxcd`]);
+    expect(policyStdout.code, policyStdout.stderr).toBe(0);
+    expect(policyStdout.stdout).toMatch(/kind: ClusterPolicy/);
+    const kust = join(dir, 'kustomize');
+    const flux = await cli('flux install-args --kustomize --json', ['flux', 'install-args', '--config', config, '--kustomize', kust, '--image-pull-secret', 'mirror-pull', '--json']);
+    expect(flux.code, flux.stderr).toBe(0);
+    const fluxText = await cli('flux install-args (text)', ['flux', 'install-args', '--config', config]);
+    expect(fluxText.code, fluxText.stderr).toBe(0);
+    expect(fluxText.stdout).toMatch(/flux install --registry=/);
+    const clusterFiles = [policyFile, ...filesUnder(kust, new Set())];
+    expect(clusterFiles.some((f) => f.endsWith('kustomization.yaml'))).toBe(true);
+    for (const f of clusterFiles) expect(leaks(readFileSync(f)), f).toEqual([]);
+    searched.push(`${clusterFiles.length} policy/kustomize files`);
+
+    // The same commands failing on a wrong target password: AUTH_FAILED, without the secret (searched in test 4).
+    const wrongAudit = await cli('audit registry, wrong target password --json (debug)', ['audit', 'registry', '--config', wrongTargetConfig, '--json'], { AIRLOCK_DEBUG: '1' });
+    expect(wrongAudit.code).toBe(4);
+    const wrongSave = await cli('archive save, wrong target password', ['archive', 'save', '--config', wrongTargetConfig, '--release', 'latest', '--out', join(dir, 'never.tar')]);
+    // (It said "holds no release" before: src/archive/save.ts resolveRelease swallowed every listing error.)
+    expect(wrongSave.code, wrongSave.stderr).toBe(4);
+    expect(existsSync(join(dir, 'never.tar'))).toBe(false);
+    const wrongLoad = await cli('archive load, wrong target password --json', ['archive', 'load', tar, '--config', wrongTargetConfig, '--target', `${dst.host}/loaded-wrong/fluxcd`, '--trusted-root-sha256', saved.trustRoot.sha256, '--json']);
+    expect(wrongLoad.code).toBe(4);
+    const wrongFlux = await cli('flux install-args, wrong target password', ['flux', 'install-args', '--config', wrongTargetConfig]);
+    expect(wrongFlux.code).not.toBe(0);
+  }, 300_000);
+
   it('failing runs — a wrong registry password, a wrong token — say AUTH_FAILED without the secret, in text, --json and the cause chain', async () => {
     writeFileSync(config, readFileSync(config, 'utf8').replace('authfile: ./auth.json', 'authfile: ./auth-wrong.json').replace('path: ledger/airlock.db', 'path: ledger-wrong/airlock.db'));
     try {
@@ -223,7 +351,7 @@ describe('secrets stay secret', () => {
       const wrongToken = await cli('sync, wrong token --json (debug)', ['sync', '--config', config, '--json'], { AIRLOCK_TEST_TOKEN: WRONG_TOKEN, AIRLOCK_DEBUG: '1' });
       expect(wrongToken.code).toBe(4);
       expect(JSON.parse(wrongToken.stdout).error.code).toBe('AUTH_FAILED');
-      const wrongTokenText = await cli('sync, wrong token (text)', ['sync', '--config', config], { AIRLOCK_TEST_TOKEN: WRONG_TOKEN });
+      const wrongTokenText = await cli('sync, wrong token (text)', ['sync', '--config', config, '--log-format', 'text'], { AIRLOCK_TEST_TOKEN: WRONG_TOKEN });
       expect(wrongTokenText.code).toBe(4);
       expect(wrongTokenText.stderr).toMatch(/^airlock: .*AIRLOCK_TEST_TOKEN/m);
     } finally {
@@ -337,16 +465,16 @@ describe('secrets stay secret', () => {
   }, 300_000);
 
   it('no output, ledger file (db, -wal, -shm), cache, export, asset or target storage holds a secret in any form', () => {
-    expect(outputs.length).toBeGreaterThanOrEqual(11);
+    expect(outputs.length).toBeGreaterThanOrEqual(28);
     for (const { what, r } of outputs) {
       expect(leaks(r.stdout), `${what}: stdout`).toEqual([]);
       expect(leaks(r.stderr), `${what}: stderr`).toEqual([]);
     }
-    const inputs = new Set([authfile, wrongAuthfile]);
+    const inputs = new Set([authfile, wrongAuthfile, wrongTargetAuthfile]);
     const files = [...filesUnder(dir, inputs), ...filesUnder(dst.storageDir, new Set())];
     // What was searched: the ledger and what sits beside it, the export, the assets, both targets.
     const names = files.map((f) => f.slice(dir.length));
-    expect(names).toEqual(expect.arrayContaining([expect.stringMatching(/ledger\/airlock\.db$/), expect.stringMatching(/export\.json$/), expect.stringMatching(/github-cache\.json$/)]));
+    expect(names).toEqual(expect.arrayContaining([expect.stringMatching(/ledger\/airlock\.db$/), expect.stringMatching(/export\.json$/), expect.stringMatching(/github-cache\.json$/), expect.stringMatching(/report\.html$/), expect.stringMatching(/flux\.airlock\.tar$/), expect.stringMatching(/airlock\.prom$/), expect.stringMatching(/receiver\/ledger\/airlock\.db$/), expect.stringMatching(/kustomization\.yaml$/)]));
     expect(files.some((f) => f.startsWith(join(dir, 'oci-mirror', 'source-controller', 'blobs')))).toBe(true);
     expect(files.some((f) => f.startsWith(dst.storageDir))).toBe(true);
     let bytes = 0;
@@ -355,6 +483,7 @@ describe('secrets stay secret', () => {
       expect(leaks(readFileSync(f)), f).toEqual([]);
     }
     expect(bytes).toBeGreaterThan(10_000);
+    process.stderr.write(`secrets: the later outputs' test searched ${searched.join(', ')}\n`);
     process.stderr.write(`secrets: searched ${outputs.length} CLI runs (stdout+stderr) and ${files.length} files (${bytes} bytes) for ${NEEDLES.length} needle forms: none found\n`);
     // The search itself finds the forms: the auth file given as input holds the Basic credentials.
     expect(leaks(readFileSync(authfile))).toEqual(expect.arrayContaining(['source user:pass (base64)', 'target user:pass (base64)']));

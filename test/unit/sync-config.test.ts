@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SYNC_LIMITS, defaultSyncConfig, readSyncConfig } from '../../src/config/config.js';
+import { DEFAULT_SYNC_LIMITS, defaultSyncConfig, LIMITS_RANGE, readSyncConfig } from '../../src/config/config.js';
 import { readLedgerSection } from '../../src/config/ledger-config.js';
 import { applySyncFlags } from '../../src/config/sync-flags.js';
 import { AirlockError } from '../../src/errors.js';
@@ -163,5 +163,11 @@ ledger:
     const c = readSyncConfig(join(REPO_ROOT, 'config.example.yaml'), {});
     expect(c.profile.name).toBe('flux');
     expect(readFileSync(join(REPO_ROOT, 'config.example.yaml'), 'utf8')).not.toMatch(/not read yet/);
+    // Every limit is written out, at its default, with its maximum in the comment above it.
+    const example = readFileSync(join(REPO_ROOT, 'config.example.yaml'), 'utf8');
+    expect(c.limits).toEqual(DEFAULT_SYNC_LIMITS);
+    for (const { key, max } of Object.values(LIMITS_RANGE)) {
+      expect(example, key).toMatch(new RegExp(`^  # .*\\(max ${max}[ )].*\\n  ${key}: \\d+$`, 'm'));
+    }
   });
 });
