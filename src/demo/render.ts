@@ -28,6 +28,11 @@ export function renderDemo(r: DemoResult, cwd: string = process.cwd()): string {
     '  airlock ledger list            # every decision, the refusal included',
     '  airlock ledger verify          # the Merkle tree against its signed checkpoint',
     r.sync.target.startsWith('oci:') ? '  skopeo inspect oci:mirror/source-controller:v1.9.4' : `  skopeo inspect docker://${neutralize(r.sync.target)}/source-controller:v1.9.4`,
+    '  airlock ledger export --format html --out report.html   # the auditor\'s report, one self-contained page',
+    '  airlock audit registry         # what the mirror holds against what the ledger accounts for',
+    '  airlock archive save --release latest --out flux.tar    # carry the release across the air gap (then: archive load)',
+    '  airlock flux install-args --registry registry.internal/fluxcd --components source-controller,helm-controller,notification-controller --kustomize flux',
+    '  airlock policy kyverno --registry registry.internal/fluxcd --components source-controller,helm-controller,notification-controller',
     `  airlock releases / airlock sync  # need the stand-in upstream: they work while \`airlock demo\` runs; re-run \`airlock demo --dir ${dirArg}\` any time (it mirrors nothing new)`,
   ];
   return lines.join('\n');

@@ -74,6 +74,20 @@ describe('airlock demo', () => {
     expect(verify.stdout).toContain('OK.');
   });
 
+  it('every airlock command its "Continue" list suggests works inside DIR as printed (the upstream-bound ones aside)', async () => {
+    const suggested = first.stdout
+      .slice(first.stdout.indexOf('\nContinue:\n'))
+      .split('\n')
+      .map((l) => l.replace(/#.*$/, '').trim())
+      .filter((l) => l.startsWith('airlock ') && !l.startsWith('airlock releases'));
+    // ledger list, ledger verify, the HTML report, audit, archive save, flux install-args, policy kyverno.
+    expect(suggested.length).toBeGreaterThanOrEqual(7);
+    for (const line of suggested) {
+      const r = await runCli(line.split(/\s+/).slice(1), { env, cwd: dir, timeoutMs: 120_000 });
+      expect({ line, code: r.code, stderr: r.stderr.split('\n').filter((x) => x.startsWith('airlock:')) }).toEqual({ line, code: 0, stderr: [] });
+    }
+  }, 300_000);
+
   it('re-runs idempotently: nothing new mirrored, nothing appended', async () => {
     const again = await runCli(['demo', '--dir', dir, '--json'], { env, cwd: root, timeoutMs: 120_000 });
     expect(again.code).toBe(0);
