@@ -7,13 +7,11 @@
  * Paths and an `oci:` target in the file are relative to the file's directory; given as flags (flags.ts), to
  * the working directory.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { AirlockError } from '../errors.js';
 import { FLUX_PROFILE, toCanonicalPrefix, toReleaseProfile, type ReleaseProfile, type ReleaseSelection } from '../upstream/index.js';
 import { resolveConfigPath, type Env } from './paths.js';
-import { bool, entries, failAt, int, isNull, nodeAt, str, strList, type YamlCtx } from './yaml-nodes.js';
+import { bool, entries, failAt, int, isNull, nodeAt, readConfigDocument, str, strList, type YamlCtx } from './yaml-nodes.js';
 
 export const DEFAULT_TARGET = 'oci:./mirror';
 export const DEFAULT_CLI_ARCHIVES: readonly string[] = Object.freeze(['linux_amd64', 'linux_arm64']);
@@ -131,19 +129,7 @@ export function resolveTarget(target: string, base: string): string {
 
 export function readSyncConfig(file: string | null, env: Env = process.env): SyncConfig {
   if (file === null) return defaultSyncConfig();
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new AirlockError('NOT_FOUND', `The config file ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}).`, { cause: e });
-  }
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    throw new AirlockError('BAD_INPUT', `${file}:${e.linePos?.[0]?.line ?? '?'}: not valid YAML (${e.message.split('\n')[0]}).`, { cause: e });
-  }
-  const ctx: YamlCtx = { file, lines };
+  const { doc, ctx } = readConfigDocument(file);
   const base = dirname(file);
   const out = defaultSyncConfig(base);
   out.configFile = file;

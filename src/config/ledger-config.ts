@@ -12,11 +12,11 @@
  *       - command: [logger, -t, airlock-checkpoint]
  *   demo: true                      # only `airlock demo` writes this; lets the key sit beside the ledger
  */
-import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, type Node } from 'yaml';
 import { AirlockError } from '../errors.js';
 import type { SinkSpec } from '../ledger/sinks.js';
+import { bool, failAt, readConfigDocument, str, type YamlCtx } from './yaml-nodes.js';
 import { defaultKeyPath, defaultLedgerPath, discoverConfig, isInside, resolveConfigPath, type ConfigSource, type Env } from './paths.js';
 
 export interface LedgerSettings {
@@ -30,25 +30,6 @@ export interface LedgerSettings {
   configSource: ConfigSource;
 }
 
-interface Ctx {
-  file: string;
-  lines: LineCounter;
-}
-
-function fail(ctx: Ctx, node: Node | null | undefined, what: string): never {
-  const at = node?.range ? ctx.lines.linePos(node.range[0]) : undefined;
-  throw new AirlockError('BAD_INPUT', `${ctx.file}${at ? `:${at.line}` : ''}: ${what}.`, { details: { file: ctx.file, line: at?.line } });
-}
-
-function str(ctx: Ctx, node: unknown, key: string): string {
-  if (!isScalar(node) || typeof node.value !== 'string' || node.value === '') fail(ctx, node as Node, `${key} must be a non-empty string`);
-  return node.value;
-}
-
-function bool(ctx: Ctx, node: unknown, key: string): boolean {
-  if (!isScalar(node) || typeof node.value !== 'boolean') fail(ctx, node as Node, `${key} must be true or false`);
-  return node.value;
-}
 
 interface LedgerSection {
   path?: string;
@@ -59,44 +40,32 @@ interface LedgerSection {
 
 /** Reads and validates the ledger-related parts of a config file; paths are resolved against its directory. */
 export function readLedgerSection(file: string, env: Env = process.env): LedgerSection {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new AirlockError('NOT_FOUND', `The config file ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}).`, { cause: e });
-  }
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
-  const ctx: Ctx = { file, lines };
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    throw new AirlockError('BAD_INPUT', `${file}:${e.linePos?.[0]?.line ?? '?'}: not valid YAML (${e.message.split('\n')[0]}).`, { cause: e });
-  }
+  const { doc, ctx } = readConfigDocument(file);
   const base = dirname(file);
   const out: LedgerSection = { sinks: [], demo: false };
   if (doc.contents === null) return out;
-  if (!isMap(doc.contents)) fail(ctx, doc.contents, 'the config must be a mapping');
+  if (!isMap(doc.contents)) failAt(ctx, doc.contents, 'the config must be a mapping');
   const demo = doc.contents.get('demo', true);
   if (demo !== undefined) out.demo = bool(ctx, demo, 'demo');
   const section = doc.contents.get('ledger', true);
   if (section === undefined || (isScalar(section) && section.value === null)) return out;
-  if (!isMap(section)) fail(ctx, section as Node, 'ledger must be a mapping');
+  if (!isMap(section)) failAt(ctx, section as Node, 'ledger must be a mapping');
   for (const pair of section.items) {
     const k = isScalar(pair.key) ? String(pair.key.value) : '';
     const v = pair.value;
     if (k === 'path') out.path = resolveConfigPath(str(ctx, v, 'ledger.path'), base, env);
     else if (k === 'key') out.key = resolveConfigPath(str(ctx, v, 'ledger.key'), base, env);
     else if (k === 'checkpoint_sinks') out.sinks = readSinks(ctx, v, base, env);
-    else fail(ctx, pair.key as Node, `unknown setting ledger.${k} (known: path, key, checkpoint_sinks)`);
+    else failAt(ctx, pair.key as Node, `unknown setting ledger.${k} (known: path, key, checkpoint_sinks)`);
   }
   return out;
 }
 
-function readSinks(ctx: Ctx, node: unknown, base: string, env: Env): SinkSpec[] {
+function readSinks(ctx: YamlCtx, node: unknown, base: string, env: Env): SinkSpec[] {
   if (isScalar(node) && node.value === null) return [];
-  if (!isSeq(node)) fail(ctx, node as Node, 'ledger.checkpoint_sinks must be a list');
+  if (!isSeq(node)) failAt(ctx, node as Node, 'ledger.checkpoint_sinks must be a list');
   return node.items.map((item) => {
-    if (!isMap(item)) fail(ctx, item as Node, 'each checkpoint sink must be a mapping with file: or command:');
+    if (!isMap(item)) failAt(ctx, item as Node, 'each checkpoint sink must be a mapping with file: or command:');
     let leavesHost = false;
     let spec: SinkSpec | undefined;
     for (const pair of item.items) {
@@ -105,11 +74,11 @@ function readSinks(ctx: Ctx, node: unknown, base: string, env: Env): SinkSpec[] 
       else if (k === 'file') spec = { type: 'file', path: resolveConfigPath(str(ctx, pair.value, 'file'), base, env), leavesHost };
       else if (k === 'command') {
         const v = pair.value;
-        if (!isSeq(v) || v.items.length === 0) fail(ctx, v as Node, 'command must be a non-empty list such as [logger, -t, airlock]');
+        if (!isSeq(v) || v.items.length === 0) failAt(ctx, v as Node, 'command must be a non-empty list such as [logger, -t, airlock]');
         spec = { type: 'command', argv: v.items.map((a) => str(ctx, a, 'each command argument')), leavesHost };
-      } else fail(ctx, pair.key as Node, `unknown checkpoint sink setting ${k} (known: file, command, leaves_host)`);
+      } else failAt(ctx, pair.key as Node, `unknown checkpoint sink setting ${k} (known: file, command, leaves_host)`);
     }
-    if (!spec) fail(ctx, item as Node, 'a checkpoint sink needs file: or command:');
+    if (!spec) failAt(ctx, item as Node, 'a checkpoint sink needs file: or command:');
     return { ...spec, leavesHost };
   });
 }

@@ -3,12 +3,30 @@
  * read from nodes (not from plain JS values) precisely so an error can say where it is: a typo in an audit or
  * trust setting must stop the run, never fall back silently to a default.
  */
-import { isMap, isScalar, isSeq, type LineCounter, type Node, type YAMLMap } from 'yaml';
+import { readFileSync } from 'node:fs';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type YAMLMap } from 'yaml';
 import { AirlockError } from '../errors.js';
 
 export interface YamlCtx {
   file: string;
   lines: LineCounter;
+}
+
+/** Reads and parses a config file: NOT_FOUND when it cannot be read, BAD_INPUT `file:line` when it is not YAML. */
+export function readConfigDocument(file: string): { doc: Document.Parsed; ctx: YamlCtx } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new AirlockError('NOT_FOUND', `The config file ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}).`, { cause: e });
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    throw new AirlockError('BAD_INPUT', `${file}:${e.linePos?.[0]?.line ?? '?'}: not valid YAML (${e.message.split('\n')[0]}).`, { cause: e });
+  }
+  return { doc, ctx: { file, lines } };
 }
 
 /** BAD_INPUT `file:line: key what.` */

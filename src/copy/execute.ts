@@ -1,13 +1,12 @@
 import PQueue from 'p-queue';
 import { debug, type Logger } from '../log.js';
-import type { Digest } from '../oci/digest.js';
 import type { Repository } from '../store/types.js';
 import { BlobLocations } from './blob-locations.js';
 import { StoreLimiter } from './limits.js';
 import type { CopyPlan, PlannedManifest } from './plan.js';
 import { checkTag } from './tags.js';
 import { transferBlob } from './transfer.js';
-import type { CopyProgress } from './types.js';
+import type { CopyProgress, ExecuteOutcome } from './types.js';
 
 export interface ExecuteOptions {
   target: Repository;
@@ -19,15 +18,6 @@ export interface ExecuteOptions {
   limiter?: StoreLimiter;
   onProgress?: (e: CopyProgress) => void;
   logger?: Logger;
-}
-
-export interface ExecuteOutcome {
-  manifestsWritten: Digest[];
-  blobsCopied: { digest: Digest; size: number }[];
-  blobsSkipped: number;
-  blobsMounted: number;
-  bytesMoved: number;
-  tagged: boolean;
 }
 
 export const DEFAULT_CONCURRENCY = 4;

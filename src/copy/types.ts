@@ -99,9 +99,8 @@ export interface RequestCounts {
   target: Record<string, number>;
 }
 
-export interface CopyResult {
-  digest: Digest;
-  mediaType: string;
+/** What executing a plan wrote (execute.ts), and the part of every CopyResult that says so. */
+export interface ExecuteOutcome {
   /** Manifests put into the target (by digest; the tag write of the root is not counted twice). */
   manifestsWritten: Digest[];
   blobsCopied: { digest: Digest; size: number }[];
@@ -110,6 +109,11 @@ export interface CopyResult {
   bytesMoved: number;
   /** The target tag points at `digest` when the copy returns (written now or already there). */
   tagged: boolean;
+}
+
+export interface CopyResult extends ExecuteOutcome {
+  digest: Digest;
+  mediaType: string;
   tag?: string;
   /** True when the subject was the --insecure-skip-verify marker. */
   unverified: boolean;

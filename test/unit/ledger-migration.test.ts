@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isAirlockError, type AirlockError } from '../../src/errors.js';
 import { parseSignedCheckpoint, signCheckpoint } from '../../src/ledger/checkpoint.js';
 import { createKeyFile } from '../../src/ledger/keyfile.js';
 import { formatVerifierKey, parseVerifierKey } from '../../src/ledger/keys.js';
@@ -11,6 +10,7 @@ import { leafText, toStoredRow } from '../../src/ledger/row.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from '../../src/ledger/schema.js';
 import { verifyLedger } from '../../src/ledger/verify.js';
 import { digestOf, fingerprint, ledgerSandbox, sampleEvents, tamper, type LedgerSandbox } from '../support/ledger-fixtures.js';
+import { caught } from '../support/errors.js';
 
 /**
  * A ledger written by the first schema (digests as text, one tree row per node), built the way that version wrote
@@ -50,16 +50,6 @@ function writeV1Ledger(sb: LedgerSandbox, total: number, checkpointEvery: number
   }).immediate();
   db.close();
   return { origin, notes };
-}
-
-function caught(fn: () => unknown): AirlockError {
-  try {
-    fn();
-  } catch (e) {
-    if (isAirlockError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected an AirlockError');
 }
 
 let sb: LedgerSandbox;

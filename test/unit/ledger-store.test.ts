@@ -2,23 +2,14 @@ import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EXIT_CODES, isAirlockError, type AirlockError } from '../../src/errors.js';
+import { EXIT_CODES, type AirlockError } from '../../src/errors.js';
 import type { SignedCheckpoint } from '../../src/ledger/checkpoint.js';
 import { refusedEvent, verifiedEvent, type LedgerEventInput } from '../../src/ledger/events.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { APPLICATION_ID, SCHEMA_VERSION } from '../../src/ledger/schema.js';
 import { verifyLedger } from '../../src/ledger/verify.js';
 import { digestOf, fingerprint, ledgerSandbox, sampleEvents, type LedgerSandbox } from '../support/ledger-fixtures.js';
-
-function caught(fn: () => unknown): AirlockError {
-  try {
-    fn();
-  } catch (e) {
-    if (isAirlockError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected an AirlockError');
-}
+import { caught } from '../support/errors.js';
 
 function oneSentence(e: AirlockError): void {
   expect(e.message.split('\n')).toHaveLength(1);

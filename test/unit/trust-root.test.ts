@@ -17,19 +17,10 @@ import {
   toTrustAnchor,
   updateTrust,
 } from '../../src/trust/index.js';
+import { caught as error } from '../support/errors.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'airlock-trust-'));
 const embeddedJson = () => JSON.parse(Buffer.from(readEmbeddedRoot().bytes).toString('utf8')) as Record<string, unknown>;
-
-function error(f: () => unknown): AirlockError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof AirlockError) return e;
-    throw e;
-  }
-  throw new Error('expected an AirlockError');
-}
 
 describe('trusted root validity windows (what @sigstore/verify leaves unchecked)', () => {
   const cases: [string, (r: Record<string, unknown>) => void][] = [

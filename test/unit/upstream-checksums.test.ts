@@ -8,19 +8,10 @@ import { isAirlockError } from '../../src/errors.js';
 import { missingFromChecksums, parseChecksums, requireChecksums } from '../../src/upstream/checksums.js';
 import { isPlainFileName } from '../../src/upstream/names.js';
 import { refusalReasonOf, UPSTREAM_REFUSAL_REASONS } from '../../src/upstream/refusal.js';
+import { reasonOf } from '../support/errors.js';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
-
-function reasonOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    expect(isAirlockError(e)).toBe(true);
-    return refusalReasonOf(e);
-  }
-  return 'accepted';
-}
 
 describe('parseChecksums', () => {
   it('reads goreleaser output (text and binary markers, final newline optional)', () => {

@@ -3,9 +3,8 @@
  * list. Hostile cases name the check that stops them.
  */
 import { describe, expect, it } from 'vitest';
-import { isAirlockError } from '../../src/errors.js';
 import { imagesFromInstallYaml, toCanonicalPrefix } from '../../src/upstream/install-yaml.js';
-import { refusalReasonOf } from '../../src/upstream/refusal.js';
+import { reasonOf } from '../support/errors.js';
 
 const prefix = 'ghcr.io/fluxcd';
 const D = `sha256:${'d'.repeat(64)}`;
@@ -55,16 +54,6 @@ const FLUX_INSTALL_YAML = [
   deployment('image-automation-controller', 'ghcr.io/fluxcd/image-automation-controller:v1.1.2'),
   deployment('source-watcher', 'ghcr.io/fluxcd/source-watcher:v2.2.3'),
 ].join('\n');
-
-function reasonOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    expect(isAirlockError(e)).toBe(true);
-    return refusalReasonOf(e);
-  }
-  return 'accepted';
-}
 
 describe('imagesFromInstallYaml', () => {
   it('extracts every controller image under the prefix with its own version', () => {

@@ -10,10 +10,10 @@ import { toPolicy, wholeMatchRegExp, type PolicyInput } from '../../src/verify/p
 import { FLUX_PROFILE, type ReleaseProfile } from '../../src/upstream/profile.js';
 import { toReleaseProfile } from '../../src/upstream/profile-config.js';
 import { profileRelease, releaseImages } from '../../src/upstream/profile-release.js';
-import { refusalReasonOf } from '../../src/upstream/refusal.js';
 import { toUnverifiedRelease, type UnverifiedRelease } from '../../src/upstream/release.js';
 import { expandIdentities, IDENTITY_EXTENSION_KEYS, type ExpandedIdentity } from '../../src/upstream/template.js';
 import { POLICY_EXTENSIONS } from '../../src/verify/policy.js';
+import { reasonOf } from '../support/errors.js';
 
 const ISSUER = 'https://token.actions.githubusercontent.com';
 
@@ -47,16 +47,6 @@ const FLUX_ASSETS = [
   'crd-schemas.tar.gz',
   'provenance.intoto.jsonl',
 ];
-
-function reasonOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    expect(isAirlockError(e)).toBe(true);
-    return refusalReasonOf(e);
-  }
-  return 'accepted';
-}
 
 describe('the Flux profile', () => {
   const r = release('fluxcd/flux2', 'v2.9.4', FLUX_ASSETS);

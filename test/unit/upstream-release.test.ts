@@ -3,10 +3,9 @@
  * stops it, and asserts the typed reason sync records.
  */
 import { describe, expect, it } from 'vitest';
-import { isAirlockError } from '../../src/errors.js';
 import { fileNameProblem } from '../../src/upstream/names.js';
-import { refusalReasonOf } from '../../src/upstream/refusal.js';
 import { defaultDownloadHosts, PUBLIC_GITHUB_DOWNLOAD_HOSTS, toUnverifiedRelease, versionOfTag, type ReleaseModelOptions } from '../../src/upstream/release.js';
+import { reasonOf } from '../support/errors.js';
 
 const HEX = 'a'.repeat(64);
 const opts: ReleaseModelOptions = { downloadHosts: PUBLIC_GITHUB_DOWNLOAD_HOSTS, repository: 'fluxcd/flux2' };
@@ -33,16 +32,6 @@ function asset(name: string, over: Record<string, unknown> = {}): Record<string,
 
 function release(over: Record<string, unknown> = {}): Record<string, unknown> {
   return { id: 7, tag_name: 'v2.9.4', draft: false, prerelease: false, published_at: '2026-08-07T10:00:00Z', assets: [asset('install.yaml')], ...over };
-}
-
-function reasonOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    expect(isAirlockError(e)).toBe(true);
-    return refusalReasonOf(e);
-  }
-  return 'accepted';
 }
 
 describe('toUnverifiedRelease', () => {

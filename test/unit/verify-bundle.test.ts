@@ -18,6 +18,7 @@ import {
 import { stepsOf } from '../../src/verify/sigstore-steps.js';
 import { verifyBundleWithChecksDisabled } from '../../src/verify/testing.js';
 import { createMockSigstore, FLUX_SAN, GITHUB_ISSUER, type MockSigstore } from '../support/sigstore-fixtures.js';
+import { caught as failure } from '../support/errors.js';
 
 const ARTIFACT = Buffer.from('install.yaml\n');
 const HEX = createHash('sha256').update(ARTIFACT).digest('hex');
@@ -33,16 +34,6 @@ beforeAll(async () => {
   mock = await createMockSigstore();
   trust = toTrustAnchor(mock.trustedRootBytes, { source: 'file', origin: 'mock' });
 });
-
-function failure(f: () => unknown): AirlockError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof AirlockError) return e;
-    throw e;
-  }
-  throw new Error('expected an AirlockError');
-}
 
 describe('verifyBundle: verdicts with evidence', () => {
   it('a v0.3 message signature: signer, extensions, tlog entry, timestamps, trust root, checks', async () => {

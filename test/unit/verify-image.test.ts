@@ -7,7 +7,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AirlockError } from '../../src/errors.js';
 import { planCarry } from '../../src/image/carry.js';
 import { copyVerified } from '../../src/image/copy-verified.js';
 import { verifyImageReference } from '../../src/image/verify-image.js';
@@ -22,6 +21,7 @@ import { startLocalSigstore, type LocalSigstore } from '../../src/testkit/sigsto
 import { loadTrustAnchorFile, parsePublicKey, type TrustAnchor } from '../../src/trust/index.js';
 import { isVerifiedDigest, toPolicy, verifyImageAttestations, verifyImageSignatures } from '../../src/verify/index.js';
 import { attackerClaims, CONTROLLER_SAN, controllerClaims, controllerPolicy, ISSUER, pushImage, slsaClaims, slsaRule } from '../support/image-signing.js';
+import { caught } from '../support/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'airlock-verify-image-'));
 let kit: LocalSigstore;
@@ -34,16 +34,6 @@ async function image(): Promise<{ repo: Repository; digest: Digest }> {
   const repo = store.repository(`image-${n++}`);
   const { digest } = await pushImage(repo, 'v1.9.4');
   return { repo, digest };
-}
-
-function caught(fn: () => unknown): AirlockError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof AirlockError) return e;
-    throw e;
-  }
-  throw new Error('expected an AirlockError');
 }
 
 beforeAll(async () => {
