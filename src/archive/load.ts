@@ -408,7 +408,8 @@ async function loadLocked(o: LoadOptions): Promise<LoadResult> {
         concurrency: config.concurrency,
         storeOptions,
         ...(o.logger ? { logger: o.logger } : {}),
-        recorder: ledgerCopyRecorder(sink),
+        // Given the ledger, the recorder also accounts for what a killed load wrote but never recorded.
+        recorder: ledgerCopyRecorder(sink, (f) => ledger.list(f)),
         authorize: async (_source, digest) => {
           if (digest !== v.digest) throw new AirlockError('INTERNAL', `The unpacked archive changed under airlock (${name}).`);
           return v.auth;
